@@ -1,0 +1,167 @@
+"""Effective settings: defaults < TOML file < environment.
+
+The TOML file lives at ``$XDG_CONFIG_HOME/cogvlm-media/config.toml`` (``~/.config/...`` when unset)
+unless ``--config`` names another. ``COGVLM_MEDIA_HOME`` moves the data folder and
+``COGVLM_MEDIA_DB`` replaces the database URL.
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from dataclasses import asdict, dataclass, field, fields, replace
+from pathlib import Path
+from typing import Any
+
+ENV_HOME = "COGVLM_MEDIA_HOME"
+ENV_DB = "COGVLM_MEDIA_DB"
+ENV_CONFIG = "COGVLM_MEDIA_CONFIG"
+
+VIDEO_EXTENSIONS = (
+    ".mp4", ".mov", ".m4v", ".mkv", ".webm", ".avi", ".mxf", ".mts", ".m2ts", ".ts", ".mpg", ".mpeg",
+    ".wmv", ".flv", ".3gp", ".ogv", ".dv",
+)
+
+# Default marker colour per kind, as OpenTimelineIO colour names.
+DEFAULT_COLOURS = {
+    "scene": "BLUE",
+    "speech": "GREEN",
+    "moment": "YELLOW",
+    "editor": "RED",
+}
+
+
+class ConfigError(ValueError):
+    """The configuration file or an override cannot be used."""
+
+
+def _xdg(var: str, fallback: str) -> Path:
+    value = os.environ.get(var)
+    return Path(value) if value else Path.home() / fallback
+
+
+def default_config_path() -> Path:
+    return _xdg("XDG_CONFIG_HOME", ".config") / "cogvlm-media" / "config.toml"
+
+
+def default_home() -> Path:
+    return _xdg("XDG_DATA_HOME", ".local/share") / "cogvlm-media"
+
+
+@dataclass(frozen=True)
+class AnalysisSettings:
+    analyser: str = "embedded"  # "embedded" or "vision"
+    window_seconds: float = 24.0
+    scene_min_seconds: float = 8.0  # the embedded analyser merges shorter shots into scenes
+    speech_language: str = "en"
+    whisper_model: str = ""  # empty: the bundled tiny.en
+    vad: bool = True
+    shot_threshold: float = 0.5
+
+
+@dataclass(frozen=True)
+class ModelSettings:
+    path: str = ""  # local checkpoint folder or hub id; empty disables the vision analyser
+    revision: str = ""
+    device: str = "auto"
+    dtype: str = "auto"
+    quantization: str = ""  # "", "4bit" or "8bit"
+    batch_size: int = 8
+    max_new_tokens: int = 256
+
+
+@dataclass(frozen=True)
+class WatchSettings:
+    stable_seconds: float = 5.0
+    stable_seconds_network: float = 15.0
+    reconcile_seconds: float = 300.0
+    lease_seconds: float = 120.0
+    max_attempts: int = 3
+    backoff_seconds: float = 15.0
+    extensions: tuple[str, ...] = VIDEO_EXTENSIONS
+
+
+@dataclass(frozen=True)
+class ExportSettings:
+    start_timecode: str = "01:00:00:00"
+    colours: dict[str, str] = field(default_factory=lambda: dict(DEFAULT_COLOURS))
+
+
+@dataclass(frozen=True)
+class Settings:
+    home: Path = field(default_factory=default_home)
+    database_url: str = ""
+    config_path: Path | None = None
+    analysis: AnalysisSettings = field(default_factory=AnalysisSettings)
+    model: ModelSettings = field(default_factory=ModelSettings)
+    watch: WatchSettings = field(default_factory=WatchSettings)
+    export: ExportSettings = field(default_factory=ExportSettings)
+
+    @property
+    def db_url(self) -> str:
+        return self.database_url or f"sqlite:///{self.home / 'cogvlm-media.db'}"
+
+    @property
+    def cache_dir(self) -> Path:
+        return self.home / "cache"
+
+    def as_dict(self) -> dict[str, Any]:
+        data = asdict(self)
+        data["home"] = str(self.home)
+        data["config_path"] = str(self.config_path) if self.config_path else None
+        data["database_url"] = self.db_url
+        data["watch"]["extensions"] = list(self.watch.extensions)
+        return data
+
+
+_SECTIONS = {"analysis": AnalysisSettings, "model": ModelSettings, "watch": WatchSettings,
+             "export": ExportSettings}
+
+
+def _section(cls: type, raw: Any, name: str) -> Any:
+    if not isinstance(raw, dict):
+        raise ConfigError(f"[{name}] must be a table")
+    known = {f.name: f for f in fields(cls)}
+    unknown = sorted(set(raw) - set(known))
+    if unknown:
+        raise ConfigError(f"unknown key(s) in [{name}]: {', '.join(unknown)}")
+    values = dict(raw)
+    if "extensions" in values:
+        values["extensions"] = tuple(e if e.startswith(".") else "." + e for e in values["extensions"])
+    if "colours" in values:
+        values["colours"] = {**DEFAULT_COLOURS, **{k: str(v).upper() for k, v in values["colours"].items()}}
+    return cls(**values)
+
+
+def load_settings(config_path: str | os.PathLike[str] | None = None) -> Settings:
+    """Read the effective settings. An explicitly named config file must exist."""
+    explicit = config_path or os.environ.get(ENV_CONFIG)
+    path = Path(explicit).expanduser() if explicit else default_config_path()
+    raw: dict[str, Any] = {}
+    if path.exists():
+        try:
+            raw = tomllib.loads(path.read_text(encoding="utf-8"))
+        except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+            raise ConfigError(f"{path}: not valid TOML ({exc})") from exc
+    elif explicit:
+        raise ConfigError(f"{path}: config file not found")
+
+    settings = Settings(config_path=path if path.exists() else None)
+    top = {k: v for k, v in raw.items() if k not in _SECTIONS}
+    unknown = sorted(set(top) - {"home", "database_url"})
+    if unknown:
+        raise ConfigError(f"{path}: unknown key(s): {', '.join(unknown)}")
+    changes: dict[str, Any] = {}
+    if "home" in top:
+        changes["home"] = Path(str(top["home"])).expanduser()
+    if "database_url" in top:
+        changes["database_url"] = str(top["database_url"])
+    for name, cls in _SECTIONS.items():
+        if name in raw:
+            changes[name] = _section(cls, raw[name], name)
+
+    if os.environ.get(ENV_HOME):
+        changes["home"] = Path(os.environ[ENV_HOME]).expanduser()
+    if os.environ.get(ENV_DB):
+        changes["database_url"] = os.environ[ENV_DB]
+    return replace(settings, **changes)

@@ -1,0 +1,53 @@
+"""Frame access with decord, the reader the CogVLM2-Video reference samples with.
+
+decord is used where frame-index parity with the reference matters (window sampling); its frame
+count is checked against ffprobe's so a file decord misreads is rejected instead of mis-sampled.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Sequence
+
+import numpy as np
+
+
+class FrameReadError(ValueError):
+    """decord cannot read the frames of the file as ffprobe describes them."""
+
+
+def _reader(path: str | os.PathLike[str], width: int = -1, height: int = -1):
+    import decord
+
+    try:
+        return decord.VideoReader(str(path), ctx=decord.cpu(0), width=width, height=height, num_threads=1)
+    except (RuntimeError, decord.DECORDError) as exc:  # decord raises DECORDError on unreadable input
+        raise FrameReadError(f"cannot decode video frames ({str(exc).splitlines()[0][:120]})") from None
+
+
+def frame_times(path: str | os.PathLike[str], expected_frames: int | None = None) -> np.ndarray:
+    """Start time (seconds) of every frame, relative to the first frame, as float64.
+
+    When ``expected_frames`` (ffprobe's count) is given, a different count raises FrameReadError
+    (a tolerance of 1 frame covers containers whose reported count includes a trailing empty packet).
+    """
+    vr = _reader(path)
+    n = len(vr)
+    if n == 0:
+        raise FrameReadError("no decodable frames")
+    if expected_frames is not None and abs(n - expected_frames) > 1:
+        raise FrameReadError(f"decord sees {n} frames but ffprobe reports {expected_frames}")
+    stamps = np.asarray(vr.get_frame_timestamp(range(n))[:, 0], dtype=np.float64)
+    return stamps - stamps[0]
+
+
+def read_frames(path: str | os.PathLike[str], indices: Sequence[int], width: int = -1,
+                height: int = -1) -> np.ndarray:
+    """Decoded RGB frames at ``indices`` as uint8 ``(T, H, W, 3)``."""
+    if not len(indices):
+        return np.zeros((0, max(height, 0), max(width, 0), 3), dtype=np.uint8)
+    vr = _reader(path, width, height)
+    bad = [i for i in indices if i < 0 or i >= len(vr)]
+    if bad:
+        raise FrameReadError(f"frame index {bad[0]} outside 0..{len(vr) - 1}")
+    return vr.get_batch(list(indices)).asnumpy()

@@ -1,0 +1,43 @@
+"""Apply the Alembic migrations in ``migrations/`` (shipped as ``cogvlm_media.migrations``)."""
+
+from __future__ import annotations
+
+from importlib.resources import files
+
+from alembic import command
+from alembic.config import Config
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
+from sqlalchemy.engine import Engine
+
+from cogvlm_media.store import engine as engine_mod
+
+
+def alembic_config() -> Config:
+    config = Config()
+    config.set_main_option("script_location", str(files("cogvlm_media.migrations")))
+    return config
+
+
+def head_revision() -> str:
+    return ScriptDirectory.from_config(alembic_config()).get_current_head()
+
+
+def current_revision(engine: Engine) -> str | None:
+    with engine.connect() as conn:
+        return MigrationContext.configure(conn).get_current_revision()
+
+
+def upgrade(engine: Engine, revision: str = "head") -> None:
+    """Bring the schema to ``revision``. Concurrent first runs serialise on SQLite's write lock."""
+    if revision == "head" and current_revision(engine) == head_revision():
+        return
+    config = alembic_config()
+    previous = getattr(engine_mod._immediate, "on", False)
+    engine_mod._immediate.on = True
+    try:
+        with engine.begin() as conn:
+            config.attributes["connection"] = conn
+            command.upgrade(config, revision)
+    finally:
+        engine_mod._immediate.on = previous
