@@ -50,7 +50,7 @@ def default_home() -> Path:
 
 @dataclass(frozen=True)
 class AnalysisSettings:
-    analyser: str = "embedded"  # "embedded" or "vision"
+    analyser: str = "auto"  # "auto" (vision when model.path is set, else embedded), "embedded", "vision"
     window_seconds: float = 24.0
     scene_min_seconds: float = 8.0  # the embedded analyser merges shorter shots into scenes
     speech_language: str = "en"
