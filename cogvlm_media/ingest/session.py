@@ -1,0 +1,156 @@
+"""Process one claimed ingest run: the UI-free core that `ingest` and the watch daemon both drive."""
+
+from __future__ import annotations
+
+import threading
+import time
+from dataclasses import dataclass, field
+
+from sqlalchemy import select
+from sqlalchemy.engine import Engine
+from sqlalchemy.exc import IntegrityError
+
+from cogvlm_media.config import Settings
+from cogvlm_media.ingest.stages import IngestError, StageCallback, analyse_file, probe_file
+from cogvlm_media.media.fingerprint import fingerprint
+from cogvlm_media.store import jobs
+from cogvlm_media.store import models as m
+from cogvlm_media.store.engine import write_session
+from cogvlm_media.store.writer import FileState, attach_path, record_analysis
+
+
+class LeaseLost(Exception):
+    """Another worker reclaimed this run (ours stalled past its lease): our results are discarded."""
+
+
+@dataclass
+class Outcome:
+    run_id: int
+    path: str
+    status: str  # done | failed | quarantined | lost
+    outcome: str = ""  # analysed | duplicate | unchanged
+    asset_id: int | None = None
+    error: str | None = None
+    seconds: float = 0.0
+    counts: dict[str, int] = field(default_factory=dict)
+
+
+class Heartbeat:
+    """Extends the run's lease every lease/3 seconds in a background thread while work goes on."""
+
+    def __init__(self, engine: Engine, run_id: int, worker: str, lease: float) -> None:
+        self.engine, self.run_id, self.worker, self.lease = engine, run_id, worker, lease
+        self.stage: str | None = None
+        self.lost = False
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._beat, name=f"heartbeat-{run_id}", daemon=True)
+
+    def _beat(self) -> None:
+        while not self._stop.wait(self.lease / 3):
+            try:
+                if not jobs.heartbeat(self.engine, self.run_id, self.worker, self.lease, self.stage):
+                    self.lost = True
+                    return
+            except Exception:  # a busy database must not kill the worker; the next beat retries
+                continue
+
+    def __enter__(self) -> "Heartbeat":
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self._stop.set()
+        self._thread.join(timeout=5)
+
+
+def _file_state(path: str) -> FileState:
+    try:
+        state = FileState.of(path)
+    except FileNotFoundError:
+        raise IngestError("file not found (deleted or moved?)") from None
+    except PermissionError:
+        raise IngestError("permission denied") from None
+    except OSError as exc:
+        raise IngestError(f"cannot read file ({exc.strerror or exc})") from None
+    if state.size == 0:
+        raise IngestError("empty file (0 bytes)")
+    return state
+
+
+def _known(engine: Engine, run: m.IngestRun, worker: str, state: FileState, key: str) -> Outcome | None:
+    """Footage already analysed under this or another name: record the path, skip analysis."""
+    with write_session(engine) as session:
+        asset = session.scalars(select(m.Asset).where(m.Asset.fingerprint == key)).first()
+        if asset is None:
+            return None
+        old = session.scalars(select(m.AssetPath).where(m.AssetPath.path == state.path)).first()
+        same = old is not None and old.asset_id == asset.id
+        attach_path(session, asset, state)
+        kind = "unchanged" if same else "duplicate"
+        if not jobs.complete(session, run.id, worker, outcome=kind, asset_id=asset.id, fingerprint=key,
+                             analyser=asset.analyser, analyser_version=asset.analyser_version,
+                             model_version=asset.model_version):
+            raise LeaseLost()
+        return Outcome(run.id, state.path, "done", kind, asset.id)
+
+
+def process_run(engine: Engine, settings: Settings, run: m.IngestRun, worker: str,
+                on_stage: StageCallback | None = None) -> Outcome:
+    """Analyse and store the claimed ``run``; failures are recorded on the run, never raised."""
+    started = time.monotonic()
+    lease = settings.watch.lease_seconds
+    with Heartbeat(engine, run.id, worker, lease) as beat:
+        def stage(name: str, done: float, total: float) -> None:
+            beat.stage = name
+            if on_stage:
+                on_stage(name, done, total)
+
+        try:
+            outcome = _process(engine, settings, run, worker, stage)
+        except LeaseLost:
+            outcome = Outcome(run.id, run.path, "lost", error="lease lost to another worker")
+        except IngestError as exc:
+            status = jobs.fail(engine, run.id, worker, str(exc), retryable=exc.retryable,
+                               backoff_seconds=settings.watch.backoff_seconds)
+            outcome = Outcome(run.id, run.path, status, error=str(exc))
+        except Exception as exc:  # an unexpected bug in one file's analysis must not stop the others
+            message = f"{type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else 'error'}"[:500]
+            status = jobs.fail(engine, run.id, worker, message, retryable=True,
+                               backoff_seconds=settings.watch.backoff_seconds)
+            outcome = Outcome(run.id, run.path, status, error=message)
+    outcome.seconds = time.monotonic() - started
+    return outcome
+
+
+def _process(engine: Engine, settings: Settings, run: m.IngestRun, worker: str,
+             stage: StageCallback) -> Outcome:
+    path = run.path
+    state = _file_state(path)
+    key = fingerprint(path)
+    if not run.reingest:
+        known = _known(engine, run, worker, state, key)
+        if known:
+            return known
+    media = probe_file(path)
+    result = analyse_file(path, settings, media, on_stage=stage)
+    if _file_state(path) != state:
+        raise IngestError("file changed while it was analysed", retryable=True)
+    try:
+        with write_session(engine) as session:
+            asset = record_analysis(session, state=state, fingerprint=key, media=media, shots=result.shots,
+                                    transcript=result.transcript, windows=result.windows,
+                                    analysis=result.analysis, colours=settings.export.colours)
+            a = result.analysis
+            if not jobs.complete(session, run.id, worker, outcome="analysed", asset_id=asset.id, fingerprint=key,
+                                 analyser=a.analyser, analyser_version=a.analyser_version,
+                                 model_version=a.model_version):
+                raise LeaseLost()
+            asset_id = asset.id
+    except IntegrityError:
+        # the same footage was stored by another worker a moment ago: the retry records it as a duplicate
+        raise IngestError("the same footage was being ingested concurrently", retryable=True) from None
+    counts = {"shots": len(result.shots), "windows": len(result.windows), "scenes": len(result.analysis.scenes),
+              "markers": len(result.analysis.scenes) + len(result.analysis.moments),
+              "segments": len(result.transcript.segments) if result.transcript else 0}
+    stage("store", 1, 1)
+    return Outcome(run.id, path, "done", "analysed", asset_id, counts=counts)

@@ -1,0 +1,67 @@
+"""Timecode at a file's exact rate, through OpenTimelineIO's opentime (drop-frame included).
+
+Seconds → frame index (``round(t × rate)``) → label at the nominal rate, offset by the start timecode.
+Drop-frame labels (29.97, 59.94) are written with ``;`` before the frames.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from fractions import Fraction
+
+import opentimelineio.opentime as otime
+
+
+def is_drop_frame_rate(rate: Fraction) -> bool:
+    return rate.denominator == 1001 and rate.numerator in (30000, 60000)
+
+
+@dataclass(frozen=True)
+class Clock:
+    """Converts seconds from a file's first frame to frames and timecode labels."""
+
+    rate: Fraction
+    start_frame: int = 0  # frame number of the start timecode
+    drop_frame: bool = False
+
+    @classmethod
+    def for_media(cls, fps_num: int, fps_den: int, start_timecode: str | None = None) -> "Clock":
+        rate = Fraction(fps_num, fps_den)
+        drop = bool(start_timecode and ";" in start_timecode) and is_drop_frame_rate(rate)
+        start = 0
+        if start_timecode:
+            try:
+                start = parse_timecode(start_timecode, rate)
+            except ValueError:
+                start = 0
+        return cls(rate=rate, start_frame=start, drop_frame=drop)
+
+    def frame(self, seconds: float) -> int:
+        return int(round(Fraction(seconds).limit_denominator(10**9) * self.rate))
+
+    def seconds(self, frame: int) -> float:
+        return float(Fraction(frame) / self.rate)
+
+    def snap(self, seconds: float) -> float:
+        return self.seconds(self.frame(seconds))
+
+    def timecode(self, seconds: float) -> str:
+        return self.label(self.start_frame + self.frame(seconds))
+
+    def label(self, frame: int) -> str:
+        rt = otime.RationalTime(frame, float(self.rate))
+        return otime.to_timecode(rt, float(self.rate), drop_frame=self.drop_frame)
+
+
+def parse_timecode(text: str, rate: Fraction) -> int:
+    """Frame number of a timecode label at ``rate`` (``;`` or ``.`` before the frames means drop-frame)."""
+    try:
+        return int(round(otime.from_timecode(text.strip(), float(rate)).value))
+    except (ValueError, TypeError) as exc:
+        raise ValueError(f"not a timecode: {text!r}") from exc
+
+
+def seconds_label(seconds: float) -> str:
+    """Plain HH:MM:SS.mmm."""
+    ms = int(round(seconds * 1000))
+    return f"{ms // 3_600_000:02d}:{ms // 60_000 % 60:02d}:{ms // 1000 % 60:02d}.{ms % 1000:03d}"

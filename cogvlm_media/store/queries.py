@@ -1,0 +1,111 @@
+"""Read-side queries and the `show --json` document (a versioned contract, see README)."""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from cogvlm_media.media.timecode import Clock, is_drop_frame_rate
+from cogvlm_media.store import models as m
+
+SCHEMA_VERSION = 1
+
+
+class AssetNotFound(LookupError):
+    pass
+
+
+def find_asset(session: Session, ref: str | int) -> m.Asset:
+    """An asset by integer id, by a path it was ingested from, or by the content of a file on disk."""
+    text = str(ref).strip()
+    if text.isdigit():
+        asset = session.get(m.Asset, int(text))
+        if asset is not None:
+            return asset
+    path = os.path.normpath(os.path.abspath(os.path.expanduser(text)))
+    row = session.scalars(select(m.AssetPath).where(m.AssetPath.path == path)).first()
+    if row is not None:
+        return row.asset
+    if os.path.isfile(path):
+        from cogvlm_media.media.fingerprint import fingerprint
+
+        asset = session.scalars(select(m.Asset).where(m.Asset.fingerprint == fingerprint(path))).first()
+        if asset is not None:
+            return asset
+    raise AssetNotFound(f"no ingested asset matches {text!r} (use an id from `cogvlm-media list` or an ingested path)")
+
+
+def list_assets(session: Session) -> list[tuple[m.Asset, int, int]]:
+    """Every asset with its live marker and scene counts, newest first."""
+    markers = (select(m.Marker.asset_id, func.count().label("n")).where(m.Marker.superseded.is_(False))
+               .group_by(m.Marker.asset_id).subquery())
+    scenes = select(m.Scene.asset_id, func.count().label("n")).group_by(m.Scene.asset_id).subquery()
+    rows = session.execute(
+        select(m.Asset, func.coalesce(markers.c.n, 0), func.coalesce(scenes.c.n, 0))
+        .outerjoin(markers, markers.c.asset_id == m.Asset.id).outerjoin(scenes, scenes.c.asset_id == m.Asset.id)
+        .order_by(m.Asset.id.desc()))
+    return [(a, int(nm), int(ns)) for a, nm, ns in rows]
+
+
+def clock_for(asset: m.Asset) -> Clock:
+    return Clock.for_media(asset.fps_num, asset.fps_den, asset.start_timecode)
+
+
+def live_markers(asset: m.Asset) -> list[m.Marker]:
+    return [mk for mk in asset.markers if not mk.superseded]
+
+
+def _marker(mk: m.Marker, clock: Clock) -> dict[str, Any]:
+    return {"id": mk.id, "time": mk.time, "duration": mk.duration, "frame": clock.frame(mk.time),
+            "timecode": clock.timecode(mk.time), "name": mk.name, "note": mk.note, "kind": mk.kind,
+            "colour": mk.colour, "source": mk.source, "verified": mk.verified, "scene_id": mk.scene_id,
+            "replaces_id": mk.replaces_id}
+
+
+def asset_document(asset: m.Asset) -> dict[str, Any]:
+    """Everything stored about one asset. Times are seconds from the first frame; timecodes start
+    at the file's start timecode (00:00:00:00 when it has none)."""
+    clock = clock_for(asset)
+
+    def span(start: float, end: float) -> dict[str, Any]:
+        return {"start": start, "end": end, "start_tc": clock.timecode(start), "end_tc": clock.timecode(end)}
+
+    scene_markers = {mk.scene_id: mk.id for mk in asset.markers if mk.scene_id is not None}
+    return {
+        "schema_version": SCHEMA_VERSION,
+        "asset": {
+            "id": asset.id, "fingerprint": asset.fingerprint, "paths": [p.path for p in asset.paths],
+            "size": asset.size, "duration": asset.duration,
+            "fps": {"num": asset.fps_num, "den": asset.fps_den, "value": asset.fps_num / asset.fps_den},
+            "frame_count": asset.frame_count, "width": asset.width, "height": asset.height,
+            "rotation": asset.rotation, "start_timecode": asset.start_timecode,
+            "drop_frame": clock.drop_frame, "drop_frame_rate": is_drop_frame_rate(clock.rate),
+            "has_audio": asset.has_audio,
+            "variable_frame_rate": asset.variable_frame_rate, "video_codec": asset.video_codec,
+            "analyser": asset.analyser, "analyser_version": asset.analyser_version,
+            "model_version": asset.model_version,
+            "analysed_at": asset.analysed_at.isoformat() if asset.analysed_at else None,
+        },
+        "shots": [{"id": s.id, "index": s.index, **span(s.start, s.end), "start_frame": s.start_frame,
+                   "end_frame": s.end_frame, "transition": s.transition, "confidence": s.confidence}
+                  for s in asset.shots],
+        "windows": [{"id": w.id, "index": w.index, **span(w.start, w.end), "first_frame": w.first_frame,
+                     "last_frame": w.last_frame, "frame_indices": list(w.frame_indices),
+                     "frame_times": list(w.frame_times), "caption": w.caption, "caption_source": w.caption_source}
+                    for w in asset.windows],
+        "scenes": [{"id": sc.id, "index": sc.index, **span(sc.start, sc.end), "title": sc.title,
+                    "summary": sc.summary, "source": sc.source, "marker_id": scene_markers.get(sc.id)}
+                   for sc in asset.scenes],
+        "markers": [_marker(mk, clock) for mk in live_markers(asset)],
+        "history": [_marker(mk, clock) for mk in asset.markers if mk.superseded],
+        "transcript": {
+            "language": asset.transcript_language,
+            "segments": [{"id": seg.id, "index": seg.index, **span(seg.start, seg.end), "text": seg.text,
+                          "words": [{"text": w[0], "start": w[1], "end": w[2], "probability": w[3]}
+                                    for w in seg.words]}
+                         for seg in asset.segments],
+        },
+    }

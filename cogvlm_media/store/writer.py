@@ -1,0 +1,117 @@
+"""Stage 7: record one file's results. Everything for a file is written in the caller's single
+transaction, so a file is either fully recorded or not at all.
+
+Re-analysing an asset replaces the model's shots, windows, scenes, transcript and markers; markers
+an editor verified (and their history) are kept.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+
+from sqlalchemy import delete, select, update
+from sqlalchemy.orm import Session
+
+from cogvlm_media.analysis import results as r
+from cogvlm_media.config import DEFAULT_COLOURS
+from cogvlm_media.media.probe import MediaInfo
+from cogvlm_media.store import models as m
+
+
+@dataclass(frozen=True)
+class FileState:
+    path: str
+    size: int
+    mtime_ns: int
+    inode: int
+
+    @classmethod
+    def of(cls, path: str) -> "FileState":
+        st = os.stat(path)
+        return cls(path=path, size=st.st_size, mtime_ns=st.st_mtime_ns, inode=st.st_ino)
+
+
+def attach_path(session: Session, asset: m.Asset, state: FileState) -> m.AssetPath:
+    """Record that ``asset``'s content is at ``state.path`` (moving the path from another asset)."""
+    row = session.scalars(select(m.AssetPath).where(m.AssetPath.path == state.path)).first()
+    now = m.utcnow()
+    if row is None:
+        row = m.AssetPath(path=state.path, size=state.size, mtime_ns=state.mtime_ns, inode=state.inode,
+                          first_seen=now, last_seen=now)
+        asset.paths.append(row)
+    else:
+        row.asset_id, row.size, row.mtime_ns, row.inode, row.last_seen = (
+            asset.id, state.size, state.mtime_ns, state.inode, now)
+    session.flush()
+    return row
+
+
+def _media_columns(media: MediaInfo) -> dict:
+    return dict(size=media.size, duration=media.duration, fps_num=media.fps_num, fps_den=media.fps_den,
+                frame_count=media.frame_count, width=media.width, height=media.height, rotation=media.rotation,
+                start_timecode=media.start_timecode, has_audio=media.has_audio,
+                variable_frame_rate=media.variable_frame_rate, video_codec=media.video_codec[:32],
+                container=media.container[:64])
+
+
+def _clear_analysis(session: Session, asset_id: int) -> None:
+    kept = select(m.Marker.id).where(m.Marker.asset_id == asset_id,
+                                     (m.Marker.verified.is_(True)) | (m.Marker.source == "editor"))
+    # history rows that verified markers point at are kept too
+    history = select(m.Marker.replaces_id).where(m.Marker.asset_id == asset_id, m.Marker.replaces_id.is_not(None),
+                                                 m.Marker.id.in_(kept))
+    session.execute(update(m.Marker).where(m.Marker.asset_id == asset_id).values(scene_id=None))
+    session.execute(delete(m.Marker).where(m.Marker.asset_id == asset_id, m.Marker.id.not_in(kept),
+                                           m.Marker.id.not_in(history)))
+    for table in (m.Scene, m.Window, m.Shot, m.TranscriptSegment):
+        session.execute(delete(table).where(table.asset_id == asset_id))
+
+
+def record_analysis(session: Session, *, state: FileState, fingerprint: str, media: MediaInfo,
+                    shots: list[r.Shot], transcript: r.Transcript | None, windows: list[r.Window],
+                    analysis: r.Analysis, colours: dict[str, str] | None = None) -> m.Asset:
+    colours = {**DEFAULT_COLOURS, **(colours or {})}
+    asset = session.scalars(select(m.Asset).where(m.Asset.fingerprint == fingerprint)).first()
+    columns = _media_columns(media) | dict(
+        analyser=analysis.analyser, analyser_version=analysis.analyser_version,
+        model_version=analysis.model_version, transcript_language=transcript.language if transcript else None,
+        analysed_at=m.utcnow())
+    if asset is None:
+        asset = m.Asset(fingerprint=fingerprint, **columns)
+        session.add(asset)
+        session.flush()
+    else:
+        for key, value in columns.items():
+            setattr(asset, key, value)
+        _clear_analysis(session, asset.id)
+        session.flush()
+    attach_path(session, asset, state)
+
+    session.add_all(m.Shot(asset_id=asset.id, index=s.index, start_frame=s.start_frame, end_frame=s.end_frame,
+                           start=s.start, end=s.end, transition=s.transition, confidence=s.confidence)
+                    for s in shots)
+    captions = {c.window_index: c for c in analysis.captions}
+    session.add_all(m.Window(asset_id=asset.id, index=w.index, start=w.start, end=w.end,
+                             first_frame=w.first_frame, last_frame=w.last_frame,
+                             frame_indices=list(w.frame_indices), frame_times=list(w.frame_times),
+                             caption=captions[w.index].text if w.index in captions else None,
+                             caption_source=captions[w.index].source if w.index in captions else None)
+                    for w in windows)
+    if transcript:
+        session.add_all(m.TranscriptSegment(
+            asset_id=asset.id, index=seg.index, start=seg.start, end=seg.end, text=seg.text.strip(),
+            words=[[w.text, w.start, w.end, w.probability] for w in seg.words]) for seg in transcript.segments)
+    for scene in analysis.scenes:
+        row = m.Scene(asset_id=asset.id, index=scene.index, start=scene.start, end=scene.end, title=scene.title,
+                      summary=scene.summary, source=analysis.analyser)
+        session.add(row)
+        session.flush()
+        session.add(m.Marker(asset_id=asset.id, scene_id=row.id, time=scene.start,
+                             duration=scene.end - scene.start, name=scene.title, note=scene.summary,
+                             kind="scene", colour=colours.get("scene", "BLUE"), source=analysis.analyser))
+    session.add_all(m.Marker(asset_id=asset.id, time=k.time, duration=k.duration, name=k.name, note=k.note,
+                             kind=k.kind, colour=colours.get(k.kind, "YELLOW"), source=analysis.analyser)
+                    for k in analysis.moments)
+    session.flush()
+    return asset
