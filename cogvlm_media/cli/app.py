@@ -20,6 +20,9 @@ COMMAND_MODULES = [
     "demo",
     "config_cmd",
     "ask",
+    "watch",
+    "export",
+    "search",
 ]
 
 app = typer.Typer(

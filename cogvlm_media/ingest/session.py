@@ -10,6 +10,7 @@ from sqlalchemy import select
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
 
+from cogvlm_media import hooks
 from cogvlm_media.config import Settings
 from cogvlm_media.ingest.stages import IngestError, StageCallback, analyse_file, probe_file
 from cogvlm_media.media.fingerprint import fingerprint
@@ -153,4 +154,5 @@ def _process(engine: Engine, settings: Settings, run: m.IngestRun, worker: str,
               "markers": len(result.analysis.scenes) + len(result.analysis.moments),
               "segments": len(result.transcript.segments) if result.transcript else 0}
     stage("store", 1, 1)
+    hooks.emit("asset_changed", engine, settings, asset_id=asset_id)
     return Outcome(run.id, path, "done", "analysed", asset_id, counts=counts)
