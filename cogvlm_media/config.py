@@ -79,6 +79,12 @@ class WatchSettings:
     max_attempts: int = 3
     backoff_seconds: float = 15.0
     extensions: tuple[str, ...] = VIDEO_EXTENSIONS
+    # added for the watch daemon (docs/watch.md)
+    close_hint_seconds: float = 1.0  # shorter stability window after a close-after-write event (local only)
+    poll_seconds: float = 2.0  # interval of the polling observer (network mounts, --poll)
+    probe_check: bool = True  # ffprobe must read a stable file before it is queued
+    workers: int = 1
+    shutdown_seconds: float = 30.0  # on SIGTERM/SIGINT: how long a running job may finish before release
 
 
 @dataclass(frozen=True)

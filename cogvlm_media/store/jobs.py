@@ -16,7 +16,7 @@ from sqlalchemy import and_, or_, select, update
 from sqlalchemy.engine import Engine
 
 from cogvlm_media.store.engine import read_session, write_session
-from cogvlm_media.store.models import IngestRun, utcnow
+from cogvlm_media.store.models import AssetPath, IngestRun, utcnow
 
 ACTIVE = ("queued", "running", "failed")  # failed = waiting for a retry
 FINAL = ("done", "quarantined")
@@ -159,5 +159,138 @@ def retry(engine: Engine, run_id: int | None = None, quarantined: bool = False) 
         return session.execute(query).rowcount
 
 
-__all__ = ["enqueue", "claim", "heartbeat", "complete", "fail", "release", "retry", "running_elsewhere",
+# --- batch queueing and crash recovery, used by the watch daemon ---------------------------------
+
+Version = tuple[str, int | None, int | None]  # (path, size, mtime_ns)
+_BATCH = 400  # paths per IN (...) query, under SQLite's default variable limit
+
+
+def _chunks(items: list, size: int = _BATCH):
+    for start in range(0, len(items), size):
+        yield items[start:start + size]
+
+
+def _latest_runs(session, paths: list[str]) -> dict[str, IngestRun]:
+    latest: dict[str, IngestRun] = {}
+    for chunk in _chunks(paths):
+        for run in session.scalars(select(IngestRun).where(IngestRun.path.in_(chunk)).order_by(IngestRun.id)):
+            latest[run.path] = run  # ordered by id: the last one wins
+    return latest
+
+
+def _ingested_versions(session, paths: list[str]) -> set[tuple[str, int, int]]:
+    found: set[tuple[str, int, int]] = set()
+    for chunk in _chunks(paths):
+        for path, size, mtime in session.execute(select(AssetPath.path, AssetPath.size, AssetPath.mtime_ns)
+                                                 .where(AssetPath.path.in_(chunk))):
+            found.add((path, size, mtime))
+    return found
+
+
+def _is_known(version: Version, latest: IngestRun | None, ingested: set) -> bool:
+    path, size, mtime = version
+    if (path, size, mtime) in ingested:
+        return True
+    if latest is None or (latest.size, latest.mtime_ns) != (size, mtime):
+        return False
+    return latest.outcome != "superseded"  # queued, running, retrying, done or quarantined: already known
+
+
+def known_versions(engine: Engine, versions: list[Version]) -> set[str]:
+    """Paths whose current (size, mtime) already has a run or an ingested record: nothing to queue."""
+    paths = [v[0] for v in versions]
+    with read_session(engine) as session:
+        latest = _latest_runs(session, paths)
+        ingested = _ingested_versions(session, paths)
+    return {v[0] for v in versions if _is_known(v, latest.get(v[0]), ingested)}
+
+
+def enqueue_many(engine: Engine, versions: list[Version], *, source: str = "watch",
+                 max_attempts: int = 3) -> list[tuple[str, int]]:
+    """Queue each file version not already known, in one transaction per batch; a queued or retrying run
+    of an older version of the same path is superseded. Returns (path, run id) of the runs created."""
+    created: list[tuple[str, int]] = []
+    unique = list({v[0]: v for v in versions}.values())
+    for chunk in _chunks(unique):
+        with write_session(engine) as session:
+            paths = [v[0] for v in chunk]
+            latest = _latest_runs(session, paths)
+            ingested = _ingested_versions(session, paths)
+            now = _now()
+            new: list[IngestRun] = []
+            for version in chunk:
+                path, size, mtime = version
+                old = latest.get(path)
+                if _is_known(version, old, ingested):
+                    continue
+                if old is not None and old.status in ("queued", "failed"):
+                    old.status, old.outcome, old.finished_at = "done", "superseded", now
+                    old.error = "superseded by a newer version"
+                new.append(IngestRun(path=path, size=size, mtime_ns=mtime, source=source, reingest=False,
+                                     max_attempts=max_attempts, status="queued", next_attempt_at=now))
+            session.add_all(new)
+            session.flush()
+            created.extend((run.path, run.id) for run in new)
+    return created
+
+
+def _pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    try:  # a killed child not yet reaped by its parent is a zombie: dead for our purposes
+        with open(f"/proc/{pid}/stat", encoding="ascii", errors="replace") as fh:
+            return fh.read().rsplit(")", 1)[1].split()[0] != "Z"
+    except (OSError, IndexError):
+        return True
+
+
+def _worker_dead(worker: str | None, host: str) -> bool:
+    if not worker:
+        return True
+    parts = worker.rsplit(":", 2)
+    if len(parts) != 3 or parts[0] != host or not parts[1].isdigit():
+        return False  # another machine's worker: only its lease tells
+    return int(parts[1]) != os.getpid() and not _pid_alive(int(parts[1]))
+
+
+def recover(engine: Engine) -> list[tuple[int, str]]:
+    """Take back runs whose worker died: those leased to a process of this host that no longer exists
+    (at once) and those whose lease expired (any host). The attempt counts, so a file that kills its
+    worker again and again ends quarantined. Returns (run id, new status)."""
+    now = _now()
+    host = socket.gethostname()
+    changed: list[tuple[int, str]] = []
+    with write_session(engine) as session:
+        for run in session.scalars(select(IngestRun).where(IngestRun.status == "running")):
+            expired = run.lease_until is None or _aware(run.lease_until) < now
+            if not (expired or _worker_dead(run.worker, host)):
+                continue
+            run.error = f"worker {run.worker} stopped during the job (crash, kill or lost lease)"
+            run.lease_until, run.worker, run.finished_at = None, None, now
+            if run.attempts >= run.max_attempts:
+                run.status = "quarantined"
+            else:
+                run.status, run.next_attempt_at = "failed", now
+            changed.append((run.id, run.status))
+    return changed
+
+
+def counts(engine: Engine) -> dict[str, int]:
+    """Runs per status ("failed" = waiting for a retry); superseded runs are not counted."""
+    from sqlalchemy import func
+
+    result = {s: 0 for s in ("queued", "running", "failed", "done", "quarantined")}
+    with read_session(engine) as session:
+        rows = session.execute(select(IngestRun.status, func.count()).where(
+            or_(IngestRun.outcome.is_(None), IngestRun.outcome != "superseded")).group_by(IngestRun.status))
+        for status, n in rows:
+            result[status] = n
+    return result
+
+
+__all__ = ["enqueue", "enqueue_many", "known_versions", "recover", "counts", "claim", "heartbeat", "complete", "fail", "release", "retry", "running_elsewhere",
            "worker_id", "utcnow", "_aware"]

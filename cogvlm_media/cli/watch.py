@@ -1,0 +1,133 @@
+"""`cogvlm-media watch DIR...`, `status` and `retry`: the watch-folder daemon and its queue."""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import replace
+from pathlib import Path
+from typing import Optional
+
+import typer
+from rich.table import Table
+from sqlalchemy import select
+
+from cogvlm_media.cli.context import console, err_console, fail, state
+from cogvlm_media.store import jobs
+from cogvlm_media.store.engine import read_session
+from cogvlm_media.store.models import IngestRun
+
+
+def _iso(value) -> str | None:
+    value = jobs._aware(value)
+    return value.isoformat(timespec="seconds") if value else None
+
+
+def _row(run: IngestRun) -> dict:
+    return {"id": run.id, "path": run.path, "status": run.status, "attempts": run.attempts,
+            "max_attempts": run.max_attempts, "stage": run.stage, "worker": run.worker, "error": run.error,
+            "outcome": run.outcome, "asset_id": run.asset_id, "source": run.source,
+            "created_at": _iso(run.created_at), "started_at": _iso(run.started_at),
+            "finished_at": _iso(run.finished_at), "next_attempt_at": _iso(run.next_attempt_at),
+            "heartbeat_at": _iso(run.heartbeat_at)}
+
+
+def status_document(engine, limit: int = 50) -> dict:
+    doc: dict = {"counts": jobs.counts(engine)}
+    with read_session(engine) as session:
+        for key, status in (("running", "running"), ("retrying", "failed"), ("quarantined", "quarantined"),
+                            ("queued", "queued")):
+            runs = session.scalars(select(IngestRun).where(IngestRun.status == status)
+                                   .order_by(IngestRun.id.desc()).limit(limit)).all()
+            doc[key] = [_row(r) for r in runs]
+        recent = session.scalars(select(IngestRun).where(IngestRun.status == "done", IngestRun.outcome != "superseded")
+                                 .order_by(IngestRun.id.desc()).limit(min(limit, 10))).all()
+        doc["recent_done"] = [_row(r) for r in recent]
+    return doc
+
+
+def _print_status(doc: dict) -> None:
+    c = doc["counts"]
+    console.print(f"queued {c['queued']} · running {c['running']} · retrying {c['failed']} · done {c['done']} · "
+                  f"quarantined {c['quarantined']}")
+    sections = (("running", ("job", "file", "stage", "attempt", "worker"),
+                 lambda r: [f"#{r['id']}", r["path"], r["stage"] or "", f"{r['attempts']}/{r['max_attempts']}",
+                            r["worker"] or ""]),
+                ("retrying", ("job", "file", "attempt", "next try", "error"),
+                 lambda r: [f"#{r['id']}", r["path"], f"{r['attempts']}/{r['max_attempts']}",
+                            r["next_attempt_at"] or "", r["error"] or ""]),
+                ("quarantined", ("job", "file", "reason"),
+                 lambda r: [f"#{r['id']}", r["path"], r["error"] or ""]))
+    for key, columns, cells in sections:
+        if not doc[key]:
+            continue
+        table = Table(title=key)
+        for col in columns:
+            table.add_column(col, overflow="fold")
+        for r in doc[key]:
+            table.add_row(*cells(r))
+        console.print(table)
+
+
+def register(app: typer.Typer) -> None:
+    @app.command()
+    def watch(
+        ctx: typer.Context,
+        folders: list[Path] = typer.Argument(..., help="Folders to watch (recursively)."),
+        poll: bool = typer.Option(False, "--poll", help="Polling observer everywhere (network shares are "
+                                  "detected from the mount table and polled anyway)."),
+        workers: Optional[int] = typer.Option(None, "--workers", "-w", min=1,
+                                              help="Files analysed at once (default [watch] workers, 1)."),
+        exit_when_idle: bool = typer.Option(False, "--exit-when-idle",
+                                            help="Exit once everything found is ingested (scripts, tests)."),
+        scan_only: bool = typer.Option(False, "--scan-only",
+                                       help="Only queue finished files; analyse nothing (drain later)."),
+        no_probe: bool = typer.Option(False, "--no-probe", help="Skip the ffprobe check before queueing."),
+        stable_seconds: Optional[float] = typer.Option(None, "--stable-seconds", min=0.0,
+                                                       help="Stability window for local folders."),
+    ) -> None:
+        """Watch folders and ingest each finished video file exactly once."""
+        from cogvlm_media.watch.daemon import Daemon, WatchOptions
+
+        st = state(ctx)
+        settings = st.settings
+        if stable_seconds is not None:
+            settings = replace(settings, watch=replace(settings.watch, stable_seconds=stable_seconds))
+        roots = []
+        for folder in folders:
+            path = os.path.normpath(os.path.abspath(os.path.expanduser(str(folder))))
+            if not os.path.isdir(path):
+                raise fail(f"{folder}: not a folder")
+            if path not in roots:
+                roots.append(path)
+        options = WatchOptions(roots=roots, poll=poll, workers=workers or settings.watch.workers,
+                               exit_when_idle=exit_when_idle, scan_only=scan_only, probe=not no_probe)
+        code = Daemon(st.engine, settings, options, console=err_console).run()
+        raise typer.Exit(code)
+
+    @app.command()
+    def status(
+        ctx: typer.Context,
+        as_json: bool = typer.Option(False, "--json", help="Machine-readable output."),
+        limit: int = typer.Option(50, "--limit", min=1, help="Rows per section."),
+    ) -> None:
+        """The ingest queue: queued, running, retrying, done and quarantined jobs, with reasons."""
+        doc = status_document(state(ctx).engine, limit)
+        if as_json:
+            typer.echo(json.dumps(doc, indent=2))
+        else:
+            _print_status(doc)
+
+    @app.command()
+    def retry(
+        ctx: typer.Context,
+        job: Optional[int] = typer.Argument(None, help="Job number (from `status`)."),
+        quarantined: bool = typer.Option(False, "--quarantined", help="Queue every quarantined job again."),
+    ) -> None:
+        """Queue a failed or quarantined job again (its attempts start over)."""
+        if (job is None) == (not quarantined):
+            raise fail("give a job number or --quarantined (not both)", 2)
+        n = jobs.retry(state(ctx).engine, run_id=job, quarantined=quarantined)
+        if job is not None and n == 0:
+            raise fail(f"job #{job} is not failed or quarantined")
+        console.print(f"queued {n} job(s) again")

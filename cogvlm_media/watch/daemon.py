@@ -1,0 +1,309 @@
+"""The watch daemon: observers and scans feed the gate, the gate feeds the durable queue, workers drain it.
+
+Main thread: events → gate; supervisor checks; reconcile scans; ready files → ``jobs.enqueue_many``;
+crash recovery (``jobs.recover``); status display. Worker threads: ``jobs.claim`` → ``process_run``.
+SIGTERM/SIGINT: stop claiming, let running jobs finish for ``shutdown_seconds``, then release them to
+the queue (a second signal releases at once).
+"""
+
+from __future__ import annotations
+
+import collections
+import logging
+import os
+import queue
+import signal
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from rich.console import Console, Group
+from rich.live import Live
+from rich.table import Table
+from sqlalchemy.engine import Engine
+
+from cogvlm_media.config import Settings
+from cogvlm_media.store import jobs
+from cogvlm_media.watch.gate import Gate, ffprobe_check, wanted
+from cogvlm_media.watch.observers import Root, Supervisor
+from cogvlm_media.watch.scan import new_versions
+
+log = logging.getLogger(__name__)
+TICK = 0.2
+CHECK_SECONDS = 1.0
+RECOVER_SECONDS = 2.0
+
+
+@dataclass
+class WatchOptions:
+    roots: list[str]
+    poll: bool = False
+    workers: int = 1
+    exit_when_idle: bool = False
+    scan_only: bool = False  # queue files, analyse nothing (another process or a later run drains the queue)
+    probe: bool = True
+
+
+@dataclass
+class Current:
+    run_id: int
+    path: str
+    worker: str
+    stage: str = "start"
+    started: float = 0.0
+
+
+class Daemon:
+    def __init__(self, engine: Engine, settings: Settings, options: WatchOptions,
+                 console: Console | None = None, process: Callable | None = None) -> None:
+        self.engine, self.settings, self.options = engine, settings, options
+        w = settings.watch
+        self.console = console or Console(stderr=True, highlight=False)
+        if process is None:
+            from cogvlm_media.ingest.session import process_run as process
+        self.process = process
+        self.events: queue.SimpleQueue = queue.SimpleQueue()
+        self.supervisor = Supervisor(options.roots, self.events, force_poll=options.poll,
+                                     poll_seconds=w.poll_seconds)
+        self.gate = Gate(w.stable_seconds, w.close_hint_seconds,
+                         probe=ffprobe_check if (options.probe and w.probe_check) else None)
+        self.stopping = threading.Event()
+        self.abort = threading.Event()
+        self._wake = threading.Condition()
+        self.current: dict[int, Current] = {}
+        self.recent: collections.deque[str] = collections.deque(maxlen=8)
+        self.counts: dict[str, int] = {}
+        self.queued_here = 0
+        self.finished_here = 0
+        self._threads: list[threading.Thread] = []
+        self._live = self.console.is_terminal
+
+    # --- helpers ---------------------------------------------------------------------------------------
+
+    def _root_of(self, path: str) -> Root | None:
+        best = None
+        for root in self.supervisor.roots:
+            if path == root.path or path.startswith(root.path.rstrip(os.sep) + os.sep):
+                if best is None or len(root.path) > len(best.path):
+                    best = root
+        return best
+
+    def _window(self, root: Root | None) -> float:
+        w = self.settings.watch
+        return w.stable_seconds_network if root is not None and root.polling else w.stable_seconds
+
+    def note(self, message: str) -> None:
+        stamp = time.strftime("%H:%M:%S")
+        self.recent.append(f"{stamp} {message}")
+        if not self._live:
+            self.console.print(f"{stamp} {message}", soft_wrap=True, markup=False)
+
+    # --- feeding the gate ------------------------------------------------------------------------------
+
+    def scan(self, folder: str) -> int:
+        root = self._root_of(folder)
+        window = self._window(root)
+        found = 0
+        for batch in new_versions(self.engine, folder, self.settings.watch.extensions):
+            for path, st in batch:
+                self.gate.offer(path, window=window, scanned=True, st=st)
+            found += len(batch)
+            if self.abort.is_set():
+                break
+        return found
+
+    def drain_events(self, first_wait: float) -> int:
+        handled = 0
+        exts = self.settings.watch.extensions
+        try:
+            item = self.events.get(timeout=first_wait)
+        except queue.Empty:
+            return 0
+        while True:
+            kind, path, is_dir = item
+            handled += 1
+            try:
+                if is_dir:
+                    if kind in ("created", "moved"):
+                        self.scan(path)  # a folder moved or copied in: its files gave no events
+                    elif kind == "deleted":
+                        self.gate.forget_under(path)
+                elif kind == "deleted":
+                    self.gate.forget(path)
+                elif wanted(path, exts):
+                    root = self._root_of(path)
+                    self.gate.offer(path, window=self._window(root),
+                                    closed=kind == "closed" and root is not None and not root.polling)
+            except Exception as exc:  # one odd path must not stop the loop
+                log.debug("event %s %r: %s", kind, path, exc)
+            if handled >= 50_000:
+                break
+            try:
+                item = self.events.get_nowait()
+            except queue.Empty:
+                break
+        return handled
+
+    def promote(self) -> int:
+        ready = self.gate.ready()
+        if not ready:
+            return 0
+        w = self.settings.watch
+        created = jobs.enqueue_many(self.engine, ready, source="watch", max_attempts=w.max_attempts)
+        for path, run_id in created[:20]:
+            self.note(f"queued #{run_id} {path}")
+        if len(created) > 20:
+            self.note(f"queued {len(created) - 20} more")
+        self.queued_here += len(created)
+        with self._wake:
+            self._wake.notify_all()
+        return len(created)
+
+    # --- workers ---------------------------------------------------------------------------------------
+
+    def _work(self, slot: int) -> None:
+        worker = jobs.worker_id()
+        lease = self.settings.watch.lease_seconds
+        while not self.stopping.is_set():
+            try:
+                run = jobs.claim(self.engine, worker, lease)
+            except Exception as exc:
+                log.warning("claim failed: %s", exc)
+                run = None
+            if run is None:
+                with self._wake:
+                    self._wake.wait(0.5)
+                continue
+            cur = self.current[slot] = Current(run.id, run.path, worker, started=time.monotonic())
+
+            def on_stage(stage: str, done: float, total: float, cur: Current = cur) -> None:
+                cur.stage = stage
+
+            self.note(f"start #{run.id} {run.path} (attempt {run.attempts}/{run.max_attempts})")
+            try:
+                outcome = self.process(self.engine, self.settings, run, worker, on_stage=on_stage)
+                status, detail = outcome.status, outcome.outcome if outcome.status == "done" else outcome.error
+            except Exception as exc:  # process_run records failures itself; this is a last resort
+                detail = f"{type(exc).__name__}: {exc}"[:500]
+                try:
+                    status = jobs.fail(self.engine, run.id, worker, detail,
+                                       backoff_seconds=self.settings.watch.backoff_seconds)
+                except Exception:
+                    status = "failed"
+            self.current.pop(slot, None)
+            self.finished_here += 1
+            self.note(f"{status} #{run.id} {run.path}: {detail} ({time.monotonic() - cur.started:.1f} s)")
+
+    # --- display ---------------------------------------------------------------------------------------
+
+    def render(self) -> Group:
+        roots = Table(title="cogvlm-media watch", show_header=True, expand=False)
+        for col in ("folder", "mode", "state", "rebuilds"):
+            roots.add_column(col)
+        for r in self.supervisor.roots:
+            state = "[red]missing[/]" if r.missing else ("[green]watching[/]" if r.observer else "starting")
+            roots.add_row(r.path, r.mode, state + (f" {r.error}" if r.error else ""), str(r.rebuilds))
+        c = self.counts
+        summary = (f"settling {len(self.gate)} · queued {c.get('queued', 0)} · running {c.get('running', 0)} · "
+                   f"retrying {c.get('failed', 0)} · done {c.get('done', 0)} · "
+                   f"quarantined {c.get('quarantined', 0)}")
+        jobs_table = Table(show_header=True, expand=False)
+        for col in ("job", "file", "stage", "seconds"):
+            jobs_table.add_column(col)
+        for cur in list(self.current.values()):
+            jobs_table.add_row(f"#{cur.run_id}", os.path.basename(cur.path), cur.stage,
+                               f"{time.monotonic() - cur.started:.0f}")
+        return Group(roots, summary, jobs_table, "\n".join(self.recent))
+
+    # --- main loop -------------------------------------------------------------------------------------
+
+    def _signal(self, signum, _frame) -> None:
+        if self.stopping.is_set():
+            self.abort.set()
+        self.stopping.set()
+
+    def _idle(self) -> bool:
+        if len(self.gate) or not self.events.empty():
+            return False
+        if self.options.scan_only:
+            return True
+        c = self.counts
+        return not self.current and c.get("queued", 0) == 0 and c.get("running", 0) == 0 and c.get("failed", 0) == 0
+
+    def run(self) -> int:
+        if threading.current_thread() is threading.main_thread():
+            signal.signal(signal.SIGTERM, self._signal)
+            signal.signal(signal.SIGINT, self._signal)
+        for run_id, status in jobs.recover(self.engine):
+            self.note(f"recovered #{run_id} from a stopped worker: {status}")
+        for root in self.supervisor.check():
+            self.scan(root.path)
+        for root in self.supervisor.roots:
+            self.note(f"watching {root.path} ({root.mode})" if not root.missing else f"missing {root.path}")
+        if not self.options.scan_only:
+            for slot in range(max(1, self.options.workers)):
+                t = threading.Thread(target=self._work, args=(slot,), name=f"worker-{slot}", daemon=True)
+                t.start()
+                self._threads.append(t)
+        self.note("ready")
+        live = Live(self.render(), console=self.console, refresh_per_second=2, transient=False) \
+            if self._live else None
+        try:
+            if live:
+                live.start()
+            self._loop(live)
+        finally:
+            if live:
+                live.update(self.render())
+                live.stop()
+            self._shutdown()
+        return 0
+
+    def _loop(self, live: Live | None) -> None:
+        w = self.settings.watch
+        last_check = last_recover = time.monotonic()
+        last_reconcile = time.monotonic()
+        while not self.stopping.is_set():
+            self.drain_events(TICK)
+            now = time.monotonic()
+            if now - last_check >= CHECK_SECONDS:
+                last_check = now
+                for root in self.supervisor.check():
+                    self.note(f"observer for {root.path} rebuilt ({root.mode}); rescanning")
+                    self.scan(root.path)
+            if now - last_reconcile >= w.reconcile_seconds:
+                last_reconcile = now
+                found = sum(self.scan(r.path) for r in self.supervisor.roots if not r.missing)
+                self.note(f"reconcile: {found} new or changed file(s)")
+            try:
+                self.promote()
+                if now - last_recover >= RECOVER_SECONDS:
+                    last_recover = now
+                    for run_id, status in jobs.recover(self.engine):
+                        self.note(f"recovered #{run_id} from a stopped worker: {status}")
+                self.counts = jobs.counts(self.engine)
+            except Exception as exc:  # a locked or briefly unavailable database: try again next tick
+                log.warning("queue update failed: %s", exc)
+                continue
+            if live:
+                live.update(self.render())
+            if self.options.exit_when_idle and self._idle():
+                self.note("idle: exiting")
+                break
+
+    def _shutdown(self) -> None:
+        self.stopping.set()
+        with self._wake:
+            self._wake.notify_all()
+        self.supervisor.stop()
+        deadline = time.monotonic() + self.settings.watch.shutdown_seconds
+        for t in self._threads:
+            while t.is_alive() and time.monotonic() < deadline and not self.abort.is_set():
+                t.join(timeout=0.1)
+        for cur in list(self.current.values()):
+            try:
+                jobs.release(self.engine, cur.run_id, cur.worker)
+                self.note(f"released #{cur.run_id} {cur.path} back to the queue")
+            except Exception as exc:
+                self.note(f"could not release #{cur.run_id}: {exc} (its lease will expire)")

@@ -1,0 +1,64 @@
+"""Test doubles for watch tests, installed only in test processes (never in the product).
+
+* analyser ``watchtest``: the embedded analyser plus behaviour chosen by environment variables —
+  ``WATCHTEST_SLOW="name-part:seconds"`` sleeps on matching files, ``WATCHTEST_CRASH="name-part"``
+  raises on matching files, ``WATCHTEST_LOG=/file`` appends one line per analysed path.
+* cheap shot detection and transcription (one shot per file, no speech), so per-file work stays a
+  fraction of a second on 2 cores and does not depend on the model stages being present.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import time
+import types
+
+from cogvlm_media.analysis import analyser as registry
+from cogvlm_media.analysis import results as r
+from cogvlm_media.analysis.embedded import EmbeddedAnalyser
+
+
+class WatchTestAnalyser(EmbeddedAnalyser):
+    name = "watchtest"
+    version = "1"
+
+    def analyse(self, item, progress=None):
+        base = os.path.basename(item.path)
+        slow = os.environ.get("WATCHTEST_SLOW", "")
+        if slow:
+            part, _, seconds = slow.rpartition(":")
+            if part and part in base:
+                time.sleep(float(seconds))
+        crash = os.environ.get("WATCHTEST_CRASH", "")
+        if crash and crash in base:
+            raise RuntimeError(f"test analyser crashed on {base}")
+        result = super().analyse(item, progress)
+        log = os.environ.get("WATCHTEST_LOG")
+        if log:
+            with open(log, "a", encoding="utf-8") as fh:
+                fh.write(item.path + "\n")
+        return result
+
+
+def detect_shots(path, media, settings, progress=None):
+    if progress:
+        progress(1, 1)
+    return [r.Shot(index=0, start_frame=0, end_frame=max(media.frame_count - 1, 0), start=0.0,
+                   end=media.duration, transition="start")]
+
+
+def transcribe(path, media, settings, progress=None):
+    if progress:
+        progress(1, 1)
+    return None
+
+
+def install() -> None:
+    registry.ANALYSERS["watchtest"] = f"{__name__}:WatchTestAnalyser"
+    shots = types.ModuleType("cogvlm_media.analysis.shots")
+    shots.detect_shots = detect_shots
+    speech = types.ModuleType("cogvlm_media.analysis.speech")
+    speech.transcribe = transcribe
+    sys.modules["cogvlm_media.analysis.shots"] = shots
+    sys.modules["cogvlm_media.analysis.speech"] = speech
