@@ -54,7 +54,9 @@ def sentences(transcript: Transcript | None) -> list[tuple[float, float, str]]:
 
 
 def _sentence(words: list[Word]) -> tuple[float, float, str]:
-    text = "".join(w.text for w in words).strip()
+    # Whisper marks word starts with a leading space; without any, the words are separate tokens
+    glue = "" if any(w.text[:1].isspace() for w in words) else " "
+    text = glue.join(w.text for w in words).strip()
     return words[0].start, words[-1].end, re.sub(r"\s+", " ", text)
 
 

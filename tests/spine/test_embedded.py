@@ -34,6 +34,9 @@ def test_sentences_split_on_punctuation_with_word_times():
     assert [s[2] for s in found] == ["Welcome back.", "Today we test.", "This sentence crosses a cut!"]
     assert found[1][0] == 1.6  # "Today" is the third word: 1.0 + 2 × 0.3
     assert sentences(None) == []
+    bare = Transcript("en", (SpeechSegment(0, 0.0, 1.0, "Hi there. Bye.", (Word("Hi", 0, .2), Word("there.", .2, .4),
+                                                                             Word("Bye.", .6, .8))),))
+    assert [s[2] for s in sentences(bare)] == ["Hi there.", "Bye."]
 
 
 def test_scene_grouping():

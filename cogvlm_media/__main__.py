@@ -1,0 +1,3 @@
+from cogvlm_media.cli.app import main
+
+main()
