@@ -45,6 +45,17 @@ class CliState:
         return self._engine
 
 
+def require_ffmpeg() -> None:
+    """Exit with one line when FFmpeg, a system requirement, is missing."""
+    from cogvlm_media.media.ffmpeg_tools import MissingFFmpeg, require
+
+    try:
+        require("ffprobe")
+        require("ffmpeg")
+    except MissingFFmpeg as exc:
+        raise fail(str(exc), 3) from None
+
+
 def state(ctx: typer.Context) -> CliState:
     obj = ctx.find_root().obj
     if obj is None:

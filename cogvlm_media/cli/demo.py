@@ -8,7 +8,7 @@ from __future__ import annotations
 import typer
 from rich.table import Table
 
-from cogvlm_media.cli.context import console, err_console, fail, state
+from cogvlm_media.cli.context import console, err_console, fail, require_ffmpeg, state
 from cogvlm_media.cli.ingest import ingest_files, summary_table
 from cogvlm_media.cli.show import print_document
 from cogvlm_media.media.timecode import seconds_label
@@ -26,6 +26,7 @@ def register(app: typer.Typer) -> None:
         """Render a 24 s sample clip (cuts, a dissolve, a pan, speech), ingest it and print its markers."""
         from cogvlm_media.media.sample import RenderError, render_sample
 
+        require_ffmpeg()
         st = state(ctx)
         target = st.settings.home / "demo" / "cogvlm-media-demo.mp4"
         target.parent.mkdir(parents=True, exist_ok=True)

@@ -9,7 +9,7 @@ import typer
 from rich.progress import BarColumn, Progress, TaskProgressColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from cogvlm_media.cli.context import console, err_console, fail, state
+from cogvlm_media.cli.context import console, err_console, fail, require_ffmpeg, state
 from cogvlm_media.config import Settings
 from cogvlm_media.ingest import Outcome, process_run
 from cogvlm_media.store import jobs
@@ -104,6 +104,7 @@ def register(app: typer.Typer) -> None:
         quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bars."),
     ) -> None:
         """Analyse video files into shots, transcript, scenes and markers."""
+        require_ffmpeg()
         st = state(ctx)
         settings = st.settings
         files, problems = expand_inputs(paths, settings.watch.extensions)

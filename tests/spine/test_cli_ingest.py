@@ -125,3 +125,15 @@ def test_demo_command_prints_markers_of_its_own_clip(home):
                                     capture_output=True, text=True, timeout=120).stdout)
     assert len(doc["shots"]) >= 4 and any(mk["kind"] == "speech" for mk in doc["markers"])
     assert doc["transcript"]["segments"]
+
+
+def test_missing_ffmpeg_is_one_line(home, silent_clip, tmp_path):
+    bare = tmp_path / "bin"
+    bare.mkdir()
+    env = {"PATH": str(bare), "COGVLM_MEDIA_HOME": str(home), "HOME": str(tmp_path)}
+    proc = subprocess.run([sys.executable, "-m", "cogvlm_media", "ingest", str(silent_clip.path)], env=env,
+                          capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 3
+    assert proc.stderr.strip().splitlines() == [
+        "error: ffprobe not found on PATH: cogvlm-media needs FFmpeg (Debian/Ubuntu: apt-get install ffmpeg; "
+        "macOS: brew install ffmpeg)"]
