@@ -1,0 +1,78 @@
+"""Hybrid ranking: reciprocal rank fusion of the lexical and semantic lists, a preference for
+editor-verified markers, and collapsing near-identical hits (same file, a few seconds apart)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+RRF_K = 60  # the constant of Cormack et al.'s reciprocal rank fusion
+VERIFIED_BOOST = 2.5  # a verified marker's fused score is multiplied by this
+COLLAPSE_SECONDS = 5.0
+
+
+@dataclass
+class Fused:
+    key: int
+    score: float = 0.0
+    lexical_rank: int | None = None
+    lexical_score: float | None = None
+    semantic_rank: int | None = None
+    semantic_score: float | None = None
+
+    @property
+    def matched(self) -> list[str]:
+        return [name for name, rank in (("lexical", self.lexical_rank), ("semantic", self.semantic_rank))
+                if rank is not None]
+
+
+def fuse(lexical: list[tuple[int, float]], semantic: list[tuple[int, float]], k: int = RRF_K) -> list[Fused]:
+    """Sum of 1/(k + rank) over the lists a document appears in, best first."""
+    out: dict[int, Fused] = {}
+    for rank, (key, score) in enumerate(lexical, 1):
+        f = out.setdefault(key, Fused(key))
+        f.lexical_rank, f.lexical_score = rank, score
+        f.score += 1.0 / (k + rank)
+    for rank, (key, score) in enumerate(semantic, 1):
+        f = out.setdefault(key, Fused(key))
+        f.semantic_rank, f.semantic_score = rank, score
+        f.score += 1.0 / (k + rank)
+    return sorted(out.values(), key=lambda f: (-f.score, f.key))
+
+
+@dataclass
+class Ranked:
+    """A candidate placed in a file: what collapsing and display need."""
+
+    fused: Fused
+    asset_id: int
+    time: float
+    verified: bool
+    score: float = 0.0
+    collapsed: list["Ranked"] = field(default_factory=list)
+    matched: set[str] = field(default_factory=set)
+
+
+def rank(items: list[Ranked], collapse_seconds: float = COLLAPSE_SECONDS) -> list[Ranked]:
+    """Apply the verified boost, sort, then fold each hit into a better one in the same file within
+    ``collapse_seconds``; a verified hit takes the group's place (and its best score)."""
+    for item in items:
+        item.score = item.fused.score * (VERIFIED_BOOST if item.verified else 1.0)
+        item.matched = set(item.fused.matched)
+    items = sorted(items, key=lambda r: (-r.score, not r.verified, r.fused.key))
+    kept: list[Ranked] = []
+    for item in items:
+        group = next((k for k in kept if k.asset_id == item.asset_id
+                      and abs(k.time - item.time) <= collapse_seconds), None)
+        if group is None:
+            kept.append(item)
+            continue
+        if item.verified and not group.verified:  # the editor's marker speaks for the group
+            kept[kept.index(group)] = item
+            item.collapsed = [group, *group.collapsed]
+            group.collapsed = []
+            item.matched |= group.matched
+            item.score = max(item.score, group.score)
+            continue
+        group.collapsed.append(item)
+        group.matched |= item.matched
+    return kept
