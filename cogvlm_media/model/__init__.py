@@ -1,0 +1,19 @@
+"""Native CogVLM2-Video: the official checkpoints on current PyTorch and transformers, no remote code.
+
+- ``config``: the published configuration (and ``tiny()`` for tests),
+- ``vision`` / ``language``: the model, with the checkpoint's parameter names,
+- ``inputs``: preprocessing, token layout and position ids as the reference builds them,
+- ``generation``: batched greedy decoding (static cache, CUDA graphs) and the reference flow,
+- ``loading`` / ``quantize``: strict safetensors loading, hub fetching, optional bitsandbytes,
+- ``engine``: ``VideoChat``, batched questions over clips or text.
+"""
+
+from cogvlm_media.model.config import CogVLMVideoConfig, VisionConfig, tiny
+from cogvlm_media.model.engine import Request, VideoChat, resolve_device, resolve_dtype
+from cogvlm_media.model.language import CogVLMVideoForCausalLM
+from cogvlm_media.model.loading import CheckpointMismatch, ModelLoadError, load_model, save_model
+
+__all__ = [
+    "CheckpointMismatch", "CogVLMVideoConfig", "CogVLMVideoForCausalLM", "ModelLoadError", "Request", "VideoChat",
+    "VisionConfig", "load_model", "resolve_device", "resolve_dtype", "save_model", "tiny",
+]
