@@ -1,0 +1,60 @@
+"""The export formats, one registry: name → suffix, what it writes, whether DaVinci Resolve imports it
+(then markers are made to start on distinct frames first) and whether it carries marker ids (then a
+marker missing from an imported file counts as deleted)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from cogvlm_media.export import adapters, chapters, lists, resolve_edl
+from cogvlm_media.export.collisions import resolve_plan
+from cogvlm_media.export.timeline import Placement, Plan
+
+
+@dataclass(frozen=True)
+class Format:
+    name: str
+    suffix: str
+    description: str
+    write: Callable[[Plan], str] | None = None  # whole timeline
+    chapter_writer: Callable[[Placement], tuple[str, list[str]]] | None = None  # one asset
+    resolve_imports: bool = False
+    carries_ids: bool = False
+
+
+def _chapters(fn) -> Callable[[Placement], tuple[str, list[str]]]:
+    return lambda clip: (fn(chapters.chapters_for(clip)), [])
+
+
+def _youtube(clip: Placement) -> tuple[str, list[str]]:
+    items, notes = chapters.youtube_chapters(chapters.chapters_for(clip))
+    return chapters.youtube(items), notes
+
+
+FORMATS: dict[str, Format] = {f.name: f for f in (
+    Format("otio", ".otio", "OpenTimelineIO timeline", adapters.write_otio, resolve_imports=True, carries_ids=True),
+    Format("edl-resolve", ".edl", "DaVinci Resolve timeline-marker EDL", resolve_edl.write,
+           resolve_imports=True, carries_ids=True),
+    Format("edl", ".edl", "CMX 3600 EDL with * LOC: locators (Avid)", adapters.write_edl),
+    Format("fcp7xml", ".xml", "FCP 7 XML (xmeml) for Premiere Pro", adapters.write_fcp7xml,
+           resolve_imports=True, carries_ids=True),
+    Format("fcpxml", ".fcpxml", "FCPXML for Final Cut Pro and Resolve", adapters.write_fcpxml,
+           resolve_imports=True, carries_ids=True),
+    Format("ffmetadata", ".ffmetadata.txt", "FFmpeg metadata chapters", chapter_writer=_chapters(chapters.ffmetadata)),
+    Format("vtt", ".chapters.vtt", "WebVTT chapters", chapter_writer=_chapters(chapters.webvtt)),
+    Format("youtube", ".youtube.txt", "YouTube description chapter lines", chapter_writer=_youtube),
+    Format("mkvxml", ".chapters.xml", "Matroska chapters XML (mkvmerge --chapters)",
+           chapter_writer=_chapters(chapters.mkvxml)),
+    Format("json", ".markers.json", "JSON marker list", lists.to_json, carries_ids=True),
+    Format("csv", ".markers.csv", "CSV marker list", lists.to_csv),
+)}
+
+
+def render(fmt: Format, p: Plan, collisions: str = "nudge") -> list[tuple[int | None, str, list[str]]]:
+    """[(asset id or None for a whole-timeline file, text, notes)]."""
+    if fmt.resolve_imports:
+        p = resolve_plan(p, collisions)
+    if fmt.write is not None:
+        return [(None, fmt.write(p), list(p.notes))]
+    return [(c.asset_id, *fmt.chapter_writer(c)) for c in p.clips]

@@ -1,0 +1,114 @@
+"""Store markers read back from an NLE. An editor's change never overwrites a model marker: the new
+marker (verified, source "editor") points at the one it replaces, which is kept as superseded history.
+
+Matching an incoming marker to a stored one: by id (OTIO metadata, the JSON, or the ``[cm:N]`` tag in a
+note), else by time within one frame and name compared case-insensitively, else it is new. A stored
+marker missing from the file counts as deleted only when the format carries ids.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from fractions import Fraction
+
+from sqlalchemy.orm import Session
+
+from cogvlm_media.export.markers_import import ImportSet, Incoming
+from cogvlm_media.export.timeline import KINDS, Mark, marks_for
+from cogvlm_media.store import models as m
+
+TOLERANCE = 1  # frames: collision nudges and rounding stay "unchanged"
+
+
+@dataclass
+class Summary:
+    format: str
+    unchanged: int = 0
+    changed: list[int] = field(default_factory=list)  # ids of replaced markers
+    added: int = 0
+    deleted: list[int] = field(default_factory=list)
+
+    def line(self) -> str:
+        return (f"{self.format}: {self.unchanged} unchanged, {len(self.changed)} changed, {self.added} added, "
+                f"{len(self.deleted)} deleted")
+
+
+def _differs(mark: Mark, inc: Incoming) -> bool:
+    if abs(inc.frame - mark.frame) > TOLERANCE:
+        return True
+    same_name = inc.name.casefold() == mark.name.casefold() if inc.upper_cased else \
+        " ".join(inc.name.split()) == " ".join(mark.name.replace("|", "/").split()) or inc.name == mark.name
+    if not same_name:
+        return True
+    if inc.note is not None and " ".join(inc.note.split()) != " ".join(mark.note.replace("|", "/").split()):
+        return True
+    if inc.frames is not None and abs(inc.frames - mark.frames) > TOLERANCE:
+        return True
+    return bool(inc.colour) and inc.colour.upper() != mark.colour.upper()
+
+
+def _live_successor(rows: dict[int, m.Marker], marker_id: int) -> int | None:
+    """Follow replaces_id forward from a (possibly superseded) marker to the live one, if any."""
+    current, seen = marker_id, set()
+    while current in rows and rows[current].superseded and current not in seen:
+        seen.add(current)
+        nxt = [r.id for r in rows.values() if r.replaces_id == current]
+        if not nxt:
+            return None
+        current = nxt[0]
+    return current if current in rows and not rows[current].superseded else None
+
+
+def apply_import(session: Session, asset: m.Asset, data: ImportSet, *, allow_delete: bool = True,
+                 editor_colour: str = "RED") -> Summary:
+    rate = Fraction(asset.fps_num, asset.fps_den)
+    rows = {r.id: r for r in asset.markers}
+    marks = {mk.id: mk for mk in marks_for(asset, KINDS)}
+    summary = Summary(data.format)
+    matched: dict[int, Incoming] = {}
+    new: list[Incoming] = []
+    for inc in data.items:
+        target = next((t for t in (_live_successor(rows, i) for i in inc.ids) if t in marks), None)
+        if target is None:
+            target = next((mid for mid, mk in marks.items() if mid not in matched
+                           and abs(mk.frame - inc.frame) <= TOLERANCE and mk.name.casefold() == inc.name.casefold()),
+                          None)
+        if target is None:
+            new.append(inc)
+            continue
+        for extra in inc.ids[1:]:  # a merged marker stands for the others too
+            extra_live = _live_successor(rows, extra)
+            if extra_live in marks:
+                matched.setdefault(extra_live, inc)
+        if target not in matched or not _differs(marks[target], matched[target]):
+            matched[target] = inc  # among duplicates (clip and sequence markers) an edited copy wins
+    for target, inc in matched.items():
+        mark = marks[target]
+        if not _differs(mark, inc):
+            summary.unchanged += 1
+            continue
+        old = rows[target]
+        name = old.name if inc.upper_cased and inc.name.casefold() == old.name.casefold() else inc.name
+        moved = abs(inc.frame - mark.frame) > TOLERANCE
+        session.add(m.Marker(
+            asset_id=asset.id, scene_id=old.scene_id,
+            time=float(Fraction(inc.frame) / rate) if moved else old.time,
+            duration=float(Fraction(inc.frames) / rate) if inc.frames is not None and abs(inc.frames - mark.frames) > TOLERANCE else old.duration,
+            name=name, note=inc.note if inc.note is not None else old.note, kind=old.kind,
+            colour=(inc.colour or old.colour).upper(), source="editor", verified=True, replaces_id=old.id))
+        old.superseded, old.scene_id = True, None
+        summary.changed.append(old.id)
+    for inc in new:
+        session.add(m.Marker(asset_id=asset.id, time=float(Fraction(max(inc.frame, 0)) / rate),
+                             duration=float(Fraction(inc.frames or 0) / rate), name=inc.name, note=inc.note or "",
+                             kind=inc.kind if inc.kind in KINDS else "editor",
+                             colour=(inc.colour or editor_colour).upper(), source="editor", verified=True))
+        summary.added += 1
+    if allow_delete and data.carries_ids:
+        scope = set(data.kinds or KINDS)
+        for mid, mark in marks.items():
+            if mid not in matched and mark.kind in scope:
+                rows[mid].superseded = True
+                summary.deleted.append(mid)
+    session.flush()
+    return summary
