@@ -1,4 +1,7 @@
-"""A copy of a media file with chapters muxed in by ffmpeg (stream copy); the original is never touched."""
+"""A copy of a media file with chapters muxed in by ffmpeg (stream copy); the original is never touched.
+
+Data streams (an MP4 timecode track) are not copied as such: ffmpeg writes a new timecode track from
+the video stream's ``timecode`` tag, which it keeps."""
 
 from __future__ import annotations
 
@@ -23,7 +26,7 @@ def embed_chapters(source: str, metadata: str, out: str) -> None:
         meta.write_text(metadata, encoding="utf-8")
         partial = dst.with_name(f".{dst.name}.partial{dst.suffix}")
         cmd = [require("ffmpeg"), "-nostdin", "-v", "error", "-y", "-i", str(src), "-i", str(meta),
-               "-map", "0", "-map_metadata", "0", "-map_chapters", "1", "-c", "copy", str(partial)]
+               "-map", "0", "-map", "-0:d?", "-map_metadata", "0", "-map_chapters", "1", "-c", "copy", str(partial)]
         run = subprocess.run(cmd, capture_output=True, text=True)
         if run.returncode != 0:
             partial.unlink(missing_ok=True)
