@@ -3,7 +3,8 @@ marker (verified, source "editor") points at the one it replaces, which is kept 
 
 Matching an incoming marker to a stored one: by id (OTIO metadata, the JSON, or the ``[cm:N]`` tag in a
 note), else by time within one frame and name compared case-insensitively, else it is new. A stored
-marker missing from the file counts as deleted only when the format carries ids.
+marker missing from the file counts as deleted only when the format carries ids and the file holds
+at least one (it came from an export).
 """
 
 from __future__ import annotations
@@ -104,7 +105,8 @@ def apply_import(session: Session, asset: m.Asset, data: ImportSet, *, allow_del
                              kind=inc.kind if inc.kind in KINDS else "editor",
                              colour=(inc.colour or editor_colour).upper(), source="editor", verified=True))
         summary.added += 1
-    if allow_delete and data.carries_ids:
+    # a file without a single id tag did not come from an export (e.g. Resolve's own markers): no deletions
+    if allow_delete and data.carries_ids and any(inc.ids for inc in data.items):
         scope = set(data.kinds or KINDS)
         for mid, mark in marks.items():
             if mid not in matched and mark.kind in scope:

@@ -34,7 +34,12 @@ def env(tmp_path, monkeypatch) -> Env:
     for k, v in vars_.items():
         monkeypatch.setenv(k, v)
     engine = get_engine(f"sqlite:///{home / 'cogvlm-media.db'}")
-    return Env(home=home, runner=CliRunner(), engine=engine, env=vars_)
+    env = Env(home=home, runner=CliRunner(), engine=engine, env=vars_)
+    # hooks.emit is recorded instead of running the search indexer (another stage, tested there)
+    from cogvlm_media import hooks
+
+    monkeypatch.setattr(hooks, "emit", lambda event, engine, settings, **kw: env.events.append((event, kw["asset_id"])))
+    return env
 
 
 @pytest.fixture

@@ -5,7 +5,7 @@ moments and speech markers whose names and notes carry unicode, quotes, ampersan
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from fractions import Fraction
 from pathlib import Path
 
@@ -46,6 +46,7 @@ class Env:
     runner: CliRunner
     engine: object
     env: dict
+    events: list = field(default_factory=list)
 
     def cli(self, *args: str, ok: bool = True):
         from cogvlm_media.cli.app import app
