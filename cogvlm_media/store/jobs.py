@@ -71,15 +71,18 @@ def claim(engine: Engine, worker: str, lease_seconds: float, run_id: int | None 
         query = select(IngestRun.id).where(due)
         query = query.where(IngestRun.id == run_id) if run_id is not None else query.order_by(
             IngestRun.next_attempt_at, IngestRun.id).limit(1)
-        chosen = session.scalars(query).first()
+        # SQLite serialises writers (BEGIN IMMEDIATE); PostgreSQL skips rows another claimer holds
+        chosen = session.scalars(query.with_for_update(skip_locked=True)).first()
         if chosen is None:
             return None
-        session.execute(
+        claimed = session.execute(
             update(IngestRun).where(IngestRun.id == chosen, due).values(
                 status="running", worker=worker, attempts=IngestRun.attempts + 1, started_at=now,
                 heartbeat_at=now, lease_until=now + timedelta(seconds=lease_seconds), error=None, stage=None,
             )
         )
+        if claimed.rowcount != 1:  # taken by another worker between our read and our write
+            return None
         run = session.get(IngestRun, chosen, populate_existing=True)
         session.expunge(run)
         return run
