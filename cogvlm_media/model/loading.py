@@ -46,7 +46,7 @@ def resolve_checkpoint(path: str, revision: str = "") -> Path:
     from huggingface_hub import snapshot_download
     from huggingface_hub.errors import HfHubHTTPError, LocalEntryNotFoundError, OfflineModeIsEnabled
 
-    hint = (f"cannot fetch {path!r}{'@' + revision if revision else ''} from the Hugging Face hub ({{why}}); "
+    hint = (f"cannot fetch '{path}{'@' + revision if revision else ''}' from the Hugging Face hub ({{why}}); "
             "download the checkpoint where there is network and set [model] path = \"/path/to/folder\" "
             "in the config to load it from a local folder")
     try:
