@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 RRF_K = 60  # the constant of Cormack et al.'s reciprocal rank fusion
 VERIFIED_BOOST = 2.5  # a verified marker's fused score is multiplied by this
 COLLAPSE_SECONDS = 5.0
+SEMANTIC_SHARPNESS = 2.0  # semantic weight = (similarity / best similarity) ** this
 
 
 @dataclass
@@ -26,16 +27,21 @@ class Fused:
 
 
 def fuse(lexical: list[tuple[int, float]], semantic: list[tuple[int, float]], k: int = RRF_K) -> list[Fused]:
-    """Sum of 1/(k + rank) over the lists a document appears in, best first."""
+    """Reciprocal rank fusion, each list's 1/(k + rank) weighted by how good the hit is on its own
+    terms: the lexical coverage of the query (0..1, see LexicalIndex.search), the semantic
+    similarity relative to the best one. Plain RRF lets a hit on one common word that is also a
+    middling semantic match outrank the best semantic match; the weights stop that."""
     out: dict[int, Fused] = {}
     for rank, (key, score) in enumerate(lexical, 1):
         f = out.setdefault(key, Fused(key))
         f.lexical_rank, f.lexical_score = rank, score
-        f.score += 1.0 / (k + rank)
+        f.score += min(max(score, 0.0), 1.0) / (k + rank)
+    top = max((s for _k, s in semantic), default=0.0)
     for rank, (key, score) in enumerate(semantic, 1):
         f = out.setdefault(key, Fused(key))
         f.semantic_rank, f.semantic_score = rank, score
-        f.score += 1.0 / (k + rank)
+        weight = min(max(score / top, 0.0), 1.0) ** SEMANTIC_SHARPNESS if top > 0 else 0.0
+        f.score += weight / (k + rank)
     return sorted(out.values(), key=lambda f: (-f.score, f.key))
 
 

@@ -7,6 +7,7 @@ without reading stored text.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 
@@ -25,10 +26,18 @@ def analyzer() -> tantivy.TextAnalyzer:
 
 
 _ANALYZER = analyzer()
+_QUERY_ANALYZER = (tantivy.TextAnalyzerBuilder(tantivy.Tokenizer.simple()).filter(tantivy.Filter.remove_long(40))
+                   .filter(tantivy.Filter.lowercase()).filter(tantivy.Filter.stopword("english"))
+                   .filter(tantivy.Filter.stemmer("english")).build())
 
 
 def terms(text: str) -> list[str]:
     return list(dict.fromkeys(_ANALYZER.analyze(text)))
+
+
+def query_terms(text: str) -> list[str]:
+    """Stemmed query words without English stop words ("a", "on", "the"), unless that leaves none."""
+    return list(dict.fromkeys(_QUERY_ANALYZER.analyze(text))) or terms(text)
 
 
 def schema() -> tantivy.Schema:
@@ -101,8 +110,13 @@ class LexicalIndex:
 
     def search(self, text: str, limit: int, asset_ids: Sequence[int] | None = None,
                kinds: Sequence[str] | None = None) -> list[tuple[int, float]]:
-        """(key, BM25 score) best first. Query words are OR-ed, as an editor types a phrase."""
-        words = terms(text)
+        """(key, coverage) in BM25 order. Query words are OR-ed, as an editor types a phrase.
+
+        Coverage is the BM25 score over the score of a typical-length document holding every query
+        word once (the sum of the words' IDFs), capped at 1: how much of the query a hit matches,
+        weighted by how rare each word is. Fusion uses it so that a hit on one common word counts
+        for little."""
+        words = query_terms(text)
         if not words:
             return []
         query = tantivy.Query.boolean_query(
@@ -111,8 +125,13 @@ class LexicalIndex:
         result = searcher.search(self._filtered(query, asset_ids, kinds), limit)
         if not result.hits:
             return []
+        n = max(searcher.num_docs, 1)
+        ideal = 0.0
+        for w in words:
+            df = searcher.doc_freq("text", w)
+            ideal += math.log(1.0 + (n - df + 0.5) / (df + 0.5))
         keys = searcher.fast_field_values("key", [addr for _score, addr in result.hits])
-        return [(int(k), float(s)) for (s, _addr), k in zip(result.hits, keys)]
+        return [(int(k), min(1.0, float(s) / ideal) if ideal > 0 else 0.0) for (s, _addr), k in zip(result.hits, keys)]
 
     def num_docs(self) -> int:
         return self.index.searcher().num_docs

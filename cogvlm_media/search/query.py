@@ -15,7 +15,7 @@ from cogvlm_media.search import documents as d
 from cogvlm_media.search.backend import Filters, SearchBackend
 from cogvlm_media.search.embed import Embedder, get_embedder
 from cogvlm_media.search.hybrid import Fused, Ranked, fuse, rank
-from cogvlm_media.search.lexical import terms
+from cogvlm_media.search.lexical import query_terms, terms
 from cogvlm_media.store import models as m
 from cogvlm_media.store.engine import read_session
 from cogvlm_media.store.queries import clock_for
@@ -125,7 +125,7 @@ def search(backend: SearchBackend, engine: Engine, text: str, limit: int = 10, f
         raise ValueError(f"mode must be one of {', '.join(MODES)}")
     depth = max(50, limit * 5)
     fused = _candidates(backend, embedder, text, mode, depth, filters)
-    query_terms = set(terms(text))
+    wanted = set(query_terms(text))
     with read_session(engine) as session:
         rows = _rows(session, [f.key for f in fused])
         items: list[Ranked] = []
@@ -136,7 +136,7 @@ def search(backend: SearchBackend, engine: Engine, text: str, limit: int = 10, f
                 continue
             start, end = row.start, row.end
             if row.words and f.lexical_rank is not None:
-                found = word_time(row.words, query_terms)
+                found = word_time(row.words, wanted)
                 if found:
                     start, end = found
             placed[f.key] = (row, start, end)
