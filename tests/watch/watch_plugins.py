@@ -2,7 +2,7 @@
 
 * analyser ``watchtest``: the embedded analyser plus behaviour chosen by environment variables —
   ``WATCHTEST_SLOW="name-part:seconds"`` sleeps on matching files, ``WATCHTEST_CRASH="name-part"``
-  raises on matching files, ``WATCHTEST_LOG=/file`` appends one line per analysed path.
+  raises on matching files, ``WATCHTEST_LOG=/file`` gets "sleeping PATH" / "analysed PATH" lines.
 * cheap shot detection and transcription (one shot per file, no speech), so per-file work stays a
   fraction of a second on 2 cores and does not depend on the model stages being present.
 """
@@ -29,16 +29,21 @@ class WatchTestAnalyser(EmbeddedAnalyser):
         if slow:
             part, _, seconds = slow.rpartition(":")
             if part and part in base:
+                _log("sleeping", item.path)
                 time.sleep(float(seconds))
         crash = os.environ.get("WATCHTEST_CRASH", "")
         if crash and crash in base:
             raise RuntimeError(f"test analyser crashed on {base}")
         result = super().analyse(item, progress)
-        log = os.environ.get("WATCHTEST_LOG")
-        if log:
-            with open(log, "a", encoding="utf-8") as fh:
-                fh.write(item.path + "\n")
+        _log("analysed", item.path)
         return result
+
+
+def _log(what: str, path: str) -> None:
+    log = os.environ.get("WATCHTEST_LOG")
+    if log:
+        with open(log, "a", encoding="utf-8") as fh:
+            fh.write(f"{what} {path}\n")
 
 
 def detect_shots(path, media, settings, progress=None):
