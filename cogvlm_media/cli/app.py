@@ -23,6 +23,7 @@ COMMAND_MODULES = [
     "watch",
     "export",
     "search",
+    "serve",
 ]
 
 app = typer.Typer(
