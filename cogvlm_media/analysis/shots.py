@@ -41,7 +41,7 @@ from cogvlm_media.media.probe import MediaInfo
 Progress = Callable[[int, int], None]
 
 WINDOW, STEP, CONTEXT = 100, 50, 25  # TransNetV2's inference windows
-MARGIN = 30  # frames around a candidate whose predictions the network must compute
+MARGIN = 8  # frames around a candidate whose predictions the network must compute
 GRADUAL_SPAN = 12  # frames either side compared for gradual transitions
 DISSOLVE_MIN_FRAMES = 4
 BATCH = 4  # windows per forward pass
