@@ -77,6 +77,7 @@ class Daemon:
         self.queued_here = 0
         self.finished_here = 0
         self._threads: list[threading.Thread] = []
+        self._missing: set[str] = set()
         self._live = self.console.is_terminal
 
     # --- helpers ---------------------------------------------------------------------------------------
@@ -272,6 +273,11 @@ class Daemon:
                 for root in self.supervisor.check():
                     self.note(f"observer for {root.path} rebuilt ({root.mode}); rescanning")
                     self.scan(root.path)
+                for root in self.supervisor.roots:
+                    if root.missing and root.path not in self._missing:
+                        self.gate.forget_under(root.path)
+                        self.note(f"observer for {root.path} stopped: folder missing; waiting for it")
+                    (self._missing.add if root.missing else self._missing.discard)(root.path)
             if now - last_reconcile >= w.reconcile_seconds:
                 last_reconcile = now
                 found = sum(self.scan(r.path) for r in self.supervisor.roots if not r.missing)
