@@ -1,0 +1,87 @@
+"""Search over the shared archive: transcript word times, filters and the CLI's JSON document."""
+
+from __future__ import annotations
+
+import json
+
+from typer.testing import CliRunner
+
+from cogvlm_media.cli.app import app
+from cogvlm_media.search.backend import Filters, open_backend
+from cogvlm_media.search.query import search
+
+import mediagen
+
+
+def cli(archive, *args):
+    env = {"COGVLM_MEDIA_HOME": str(archive.settings.home), "COGVLM_MEDIA_DB": archive.settings.db_url,
+           "COGVLM_MEDIA_CONFIG": ""}
+    return CliRunner().invoke(app, list(args), env=env, catch_exceptions=False)
+
+
+def test_transcript_words_found_with_their_times(archive):
+    backend = open_backend(archive.settings, archive.engine)
+    kitchen = next(u for u in mediagen.SPEECH if "kitchen" in u.text)
+    hits = search(backend, archive.engine, "kitchen", limit=5, filters=Filters(kinds=("transcript",))).hits
+    assert hits, "the spoken word 'kitchen' is not found"
+    hit = hits[0]
+    assert hit.asset_id == archive.speech_asset and hit.kind == "transcript" and "lexical" in hit.matched
+    # the hit points at the word, not at the segment's start
+    assert kitchen.at + 0.5 < hit.time < kitchen.at + 5.0, (hit.time, kitchen.at)
+    assert "kitchen" in hit.text.lower()
+
+
+def test_stemming_finds_other_word_forms(archive):
+    backend = open_backend(archive.settings, archive.engine)
+    hits = search(backend, archive.engine, "kitchens tables", limit=3, mode="lexical").hits
+    assert hits and hits[0].asset_id == archive.speech_asset
+
+
+def test_filters_by_asset_and_kind(archive):
+    backend = open_backend(archive.settings, archive.engine)
+    some_asset, _t = next(iter(archive.targets.values()))
+    only = search(backend, archive.engine, "a person at work", limit=20, filters=Filters(asset_ids=(some_asset,))).hits
+    assert only and {h.asset_id for h in only} == {some_asset}
+    captions = search(backend, archive.engine, "kitchen table", limit=20, filters=Filters(kinds=("caption",))).hits
+    assert captions and {h.kind for h in captions} == {"caption"}
+    speech = search(backend, archive.engine, "kitchen table", limit=20,
+                    filters=Filters(kinds=("transcript", "speech"))).hits
+    assert speech and {h.kind for h in speech} <= {"transcript", "speech"}
+    assert all(h.asset_id == archive.speech_asset for h in speech[:1])
+
+
+HIT_KEYS = {"rank", "asset_id", "file", "time", "timecode", "end", "end_timecode", "kind", "source", "id", "text",
+            "matched", "score", "lexical_score", "semantic_score", "verified", "collapsed", "refined"}
+
+
+def test_cli_json_shape_is_stable(archive):
+    result = cli(archive, "search", "someone gets up from a chair", "--limit", "3", "--json")
+    assert result.exit_code == 0, result.output
+    doc = json.loads(result.stdout)
+    assert set(doc) == {"schema_version", "query", "mode", "filters", "count", "hits"}
+    assert doc["schema_version"] == 1 and doc["count"] == len(doc["hits"]) == 3
+    assert doc["filters"] == {"asset_ids": [], "kinds": []}
+    for i, hit in enumerate(doc["hits"], 1):
+        assert set(hit) == HIT_KEYS and hit["rank"] == i
+        assert isinstance(hit["time"], float) and len(hit["timecode"].replace(";", ":").split(":")) == 4
+        assert set(hit["matched"]) <= {"lexical", "semantic"} and hit["matched"]
+    asset_id, time = archive.targets["someone gets up from a chair"]
+    assert (doc["hits"][0]["asset_id"], doc["hits"][0]["time"]) == (asset_id, time)
+
+
+def test_cli_table_filters_and_errors(archive):
+    out = cli(archive, "search", "kitchen", "--asset", str(archive.speech_asset), "--kind", "transcript")
+    assert out.exit_code == 0 and "hits for 'kitchen'" in out.stdout and "00:00:1" in out.stdout
+    bad = cli(archive, "search", "kitchen", "--kind", "nonsense")
+    assert bad.exit_code == 2 and "unknown --kind" in bad.stderr
+    missing = cli(archive, "search", "kitchen", "--asset", "99999")
+    assert missing.exit_code == 1 and "no ingested asset" in missing.stderr
+    refine = cli(archive, "search", "kitchen", "--refine")
+    assert refine.exit_code == 1 and "vision model" in refine.stderr and len(refine.stderr.strip().splitlines()) == 1
+
+
+def test_check_reports_consistent(archive):
+    out = cli(archive, "reindex", "--check", "--json")
+    assert out.exit_code == 0, out.output
+    report = json.loads(out.stdout)
+    assert report["ok"] and report["documents"] == report["lexical"] == report["vectors"] > 1100
