@@ -5,6 +5,9 @@ Matching an incoming marker to a stored one: by id (OTIO metadata, the JSON, or 
 note), else by time within one frame and name compared case-insensitively, else it is new. A stored
 marker missing from the file counts as deleted only when the format carries ids and the file holds
 at least one (it came from an export).
+
+The single-marker operations (:func:`replace_marker`, :func:`add_marker`, :func:`delete_marker`) are
+what both this import and the review server's marker edits store.
 """
 
 from __future__ import annotations
@@ -32,6 +35,35 @@ class Summary:
     def line(self) -> str:
         return (f"{self.format}: {self.unchanged} unchanged, {len(self.changed)} changed, {self.added} added, "
                 f"{len(self.deleted)} deleted")
+
+
+def replace_marker(session: Session, old: m.Marker, *, time: float | None = None,
+                   duration: float | None = None, name: str | None = None, note: str | None = None,
+                   colour: str | None = None) -> m.Marker:
+    """Store an editor's change to one marker: a new verified marker (source "editor") that replaces
+    ``old``, which is kept as superseded history. Fields left as None keep the old value."""
+    new = m.Marker(
+        asset_id=old.asset_id, scene_id=old.scene_id, time=old.time if time is None else time,
+        duration=old.duration if duration is None else duration, name=old.name if name is None else name,
+        note=old.note if note is None else note, kind=old.kind, colour=(colour or old.colour).upper(),
+        source="editor", verified=True, replaces_id=old.id)
+    session.add(new)
+    old.superseded, old.scene_id = True, None
+    return new
+
+
+def add_marker(session: Session, asset: m.Asset, *, time: float, name: str, duration: float = 0.0,
+               note: str = "", kind: str = "editor", colour: str = "RED") -> m.Marker:
+    """Store a marker an editor added (verified, source "editor")."""
+    new = m.Marker(asset_id=asset.id, time=time, duration=duration, name=name, note=note,
+                   kind=kind if kind in KINDS else "editor", colour=colour.upper(), source="editor", verified=True)
+    session.add(new)
+    return new
+
+
+def delete_marker(old: m.Marker) -> None:
+    """An editor's deletion: the marker is superseded without a replacement (kept as history)."""
+    old.superseded = True
 
 
 def _differs(mark: Mark, inc: Incoming) -> bool:
@@ -91,26 +123,22 @@ def apply_import(session: Session, asset: m.Asset, data: ImportSet, *, allow_del
         old = rows[target]
         name = old.name if inc.upper_cased and inc.name.casefold() == old.name.casefold() else inc.name
         moved = abs(inc.frame - mark.frame) > TOLERANCE
-        session.add(m.Marker(
-            asset_id=asset.id, scene_id=old.scene_id,
-            time=float(Fraction(inc.frame) / rate) if moved else old.time,
-            duration=float(Fraction(inc.frames) / rate) if inc.frames is not None and abs(inc.frames - mark.frames) > TOLERANCE else old.duration,
-            name=name, note=inc.note if inc.note is not None else old.note, kind=old.kind,
-            colour=(inc.colour or old.colour).upper(), source="editor", verified=True, replaces_id=old.id))
-        old.superseded, old.scene_id = True, None
+        resized = inc.frames is not None and abs(inc.frames - mark.frames) > TOLERANCE
+        replace_marker(session, old, time=float(Fraction(inc.frame) / rate) if moved else None,
+                       duration=float(Fraction(inc.frames) / rate) if resized else None,
+                       name=name, note=inc.note, colour=inc.colour or None)
         summary.changed.append(old.id)
     for inc in new:
-        session.add(m.Marker(asset_id=asset.id, time=float(Fraction(max(inc.frame, 0)) / rate),
-                             duration=float(Fraction(inc.frames or 0) / rate), name=inc.name, note=inc.note or "",
-                             kind=inc.kind if inc.kind in KINDS else "editor",
-                             colour=(inc.colour or editor_colour).upper(), source="editor", verified=True))
+        add_marker(session, asset, time=float(Fraction(max(inc.frame, 0)) / rate),
+                   duration=float(Fraction(inc.frames or 0) / rate), name=inc.name, note=inc.note or "",
+                   kind=inc.kind, colour=inc.colour or editor_colour)
         summary.added += 1
     # a file without a single id tag did not come from an export (e.g. Resolve's own markers): no deletions
     if allow_delete and data.carries_ids and any(inc.ids for inc in data.items):
         scope = set(data.kinds or KINDS)
         for mid, mark in marks.items():
             if mid not in matched and mark.kind in scope:
-                rows[mid].superseded = True
+                delete_marker(rows[mid])
                 summary.deleted.append(mid)
     session.flush()
     return summary
