@@ -94,6 +94,14 @@ class ExportSettings:
 
 
 @dataclass(frozen=True)
+class ServerSettings:
+    host: str = "127.0.0.1"
+    port: int = 8765
+    token: str = ""  # required (here, --token or COGVLM_MEDIA_TOKEN) when binding to a non-loopback address
+    max_body_bytes: int = 65536
+
+
+@dataclass(frozen=True)
 class Settings:
     home: Path = field(default_factory=default_home)
     database_url: str = ""
@@ -102,6 +110,7 @@ class Settings:
     model: ModelSettings = field(default_factory=ModelSettings)
     watch: WatchSettings = field(default_factory=WatchSettings)
     export: ExportSettings = field(default_factory=ExportSettings)
+    server: ServerSettings = field(default_factory=ServerSettings)
 
     @property
     def db_url(self) -> str:
@@ -117,11 +126,13 @@ class Settings:
         data["config_path"] = str(self.config_path) if self.config_path else None
         data["database_url"] = self.db_url
         data["watch"]["extensions"] = list(self.watch.extensions)
+        if self.server.token:
+            data["server"]["token"] = "(set)"  # never printed
         return data
 
 
 _SECTIONS = {"analysis": AnalysisSettings, "model": ModelSettings, "watch": WatchSettings,
-             "export": ExportSettings}
+             "export": ExportSettings, "server": ServerSettings}
 
 
 def _section(cls: type, raw: Any, name: str) -> Any:
