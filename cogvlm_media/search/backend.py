@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from typing import Protocol
 
 import numpy as np
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.engine import Engine
 
 from cogvlm_media.config import Settings
@@ -78,7 +78,7 @@ class LocalBackend:
     def status(self) -> Status:
         state = self.indexer.state()
         with read_session(self.engine) as session:
-            assets = len(session.scalars(select(m.Asset.id)).all())
+            assets = int(session.scalar(select(func.count(m.Asset.id))) or 0)
             pending = len(pending_assets(session, state.hwm)) if state else 0
         mode = ""
         if state is not None:
