@@ -1,0 +1,81 @@
+"""What every route module shares: the app's context, JSON errors and asset look-ups."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from typing import Any
+
+from fastapi import Path, Request
+from sqlalchemy.engine import Engine
+from sqlalchemy.orm import Session
+
+from cogvlm_media.config import Settings
+from cogvlm_media.store import models as m
+
+MAX_ID = 2**63 - 1  # larger ids cannot be stored (SQLite INTEGER), so they are rejected, not looked up
+
+AssetId = Path(..., ge=1, le=MAX_ID, description="Asset id (from /api/v1/assets).")
+MarkerId = Path(..., ge=1, le=MAX_ID, description="Marker id.")
+
+
+class ApiError(Exception):
+    """Answered as ``{"error": {"code": ..., "message": ...}}`` with ``status``."""
+
+    def __init__(self, status: int, code: str, message: str, **extra: Any) -> None:
+        super().__init__(message)
+        self.status, self.code, self.message, self.extra = status, code, message, extra
+
+    def body(self) -> dict[str, Any]:
+        return {"error": {"code": self.code, "message": self.message, **self.extra}}
+
+
+def error_body(code: str, message: str, **extra: Any) -> dict[str, Any]:
+    return {"error": {"code": code, "message": message, **extra}}
+
+
+@dataclass
+class Context:
+    settings: Settings
+    engine: Engine
+    cache: dict[str, Any] = field(default_factory=dict)  # per-app singletons (search backend, locks)
+
+
+def context(request: Request) -> Context:
+    return request.app.state.ctx
+
+
+def get_asset(session: Session, asset_id: int) -> m.Asset:
+    asset = session.get(m.Asset, asset_id)
+    if asset is None:
+        raise ApiError(404, "not_found", f"no asset with id {asset_id}")
+    return asset
+
+
+def get_marker(session: Session, marker_id: int) -> m.Marker:
+    marker = session.get(m.Marker, marker_id)
+    if marker is None:
+        raise ApiError(404, "not_found", f"no marker with id {marker_id}")
+    return marker
+
+
+def media_path(asset: m.Asset) -> str:
+    """The newest recorded path of the asset that still holds its file (same size as ingested).
+    Only paths stored at ingest are ever opened: nothing from the request names a file."""
+    for row in reversed(asset.paths):
+        try:
+            if os.path.isfile(row.path) and os.path.getsize(row.path) == asset.size:
+                return row.path
+        except OSError:
+            continue
+    where = asset.paths[-1].path if asset.paths else "no recorded path"
+    raise ApiError(404, "media_missing", f"asset {asset.id}: its media file is missing, moved or changed "
+                   f"since ingest (last seen at {where})", asset_id=asset.id)
+
+
+def media_available(asset: m.Asset) -> bool:
+    try:
+        media_path(asset)
+        return True
+    except ApiError:
+        return False
