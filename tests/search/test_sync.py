@@ -142,3 +142,22 @@ def test_empty_and_unindexed_archives_say_so(home):
     assert unindexed.exit_code == 1 and "not indexed" in unindexed.stderr and "reindex" in unindexed.stderr
     assert cli(settings, "reindex").exit_code == 0
     assert "kettle" in cli(settings, "search", "kettle").stdout.lower()
+
+
+def test_imported_markers_are_searchable_and_verified(home, tmp_path):
+    """The editor's round trip (`import-markers`) fires asset_changed; its markers rank first."""
+    settings, engine = home
+    a = searchkit.add_asset(engine, settings, "lecture.mov",
+                            captions=["A presenter stands up behind the lectern.", "Slides about tides."])
+    markers = {"format": "cogvlm-media-markers", "assets": [{"id": a, "markers": [
+        {"seconds": 60.0, "name": "Speaker rises to answer", "note": "the presenter gets to her feet",
+         "kind": "moment"}]}]}
+    path = tmp_path / "markers.json"
+    path.write_text(json.dumps(markers))
+    out = cli(settings, "import-markers", str(path), "--asset", str(a), "--no-delete")
+    assert out.exit_code == 0, out.output
+    doc = json.loads(cli(settings, "search", "when does the speaker stand up", "--json").stdout)
+    top = doc["hits"][0]
+    assert top["verified"] and top["time"] == 60.0 and top["source"] == "marker"
+    assert any(h["kind"] == "caption" and not h["verified"] for h in doc["hits"][1:])
+    assert cli(settings, "reindex", "--check").exit_code == 0
