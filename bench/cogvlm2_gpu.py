@@ -46,7 +46,8 @@ class SyntheticTokenizer:
         self.vocab, self.bos_token_id, self.eos_token_id = vocab, bos, eos
 
     def encode(self, text: str, add_special_tokens: bool = False) -> list[int]:
-        return [1000 + zlib.crc32(w.encode()) % (self.vocab - 2000) for w in text.replace(":", " :").split()]
+        low = min(1000, self.vocab // 4)
+        return [low + zlib.crc32(w.encode()) % (self.vocab // 2) for w in text.replace(":", " :").split()]
 
     def decode(self, ids, skip_special_tokens: bool = True) -> str:
         return " ".join(map(str, ids))
@@ -177,7 +178,7 @@ def main() -> None:
     ap.add_argument("--batches", type=int, nargs="+", default=[8, 32, 64])
     ap.add_argument("--new-tokens", type=int, default=128)
     ap.add_argument("--reference-windows", type=int, default=2)
-    ap.add_argument("--pipeline-batches", type=int, default=2)
+    ap.add_argument("--pipeline-batches", type=int, default=3)
     ap.add_argument("--height", type=int, default=360)
     ap.add_argument("--width", type=int, default=640)
     ap.add_argument("--out", type=Path, default=None)

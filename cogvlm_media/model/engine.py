@@ -8,6 +8,7 @@ current batch decodes (decode is memory-bound, vision compute-bound, so they ove
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from contextlib import nullcontext
 from dataclasses import dataclass
 
 import numpy as np
@@ -102,7 +103,11 @@ class VideoChat:
         chunks = [order[i:i + size] for i in range(0, len(order), size)]
         results: list[list[int] | None] = [None] * len(requests)
         cuda = self.model.device.type == "cuda" and not reference
-        side = torch.cuda.Stream() if cuda else None
+        # decode (memory-bound) gets the SMs first; vision (compute-bound) of the next batch fills the rest
+        side = torch.cuda.Stream(priority=0) if cuda else None
+        main = torch.cuda.Stream(priority=-1) if cuda else None
+        if main is not None:
+            main.wait_stream(torch.cuda.current_stream())
         pending: dict[int, tuple] = {}
 
         def launch(k: int) -> None:
@@ -119,7 +124,7 @@ class VideoChat:
                 done.record(side)
             pending[k] = (embeds, done)
 
-        with torch.no_grad():
+        with torch.no_grad(), (torch.cuda.stream(main) if main is not None else nullcontext()):
             launch(0)
             for k, chunk in enumerate(chunks):
                 embeds, event = pending.pop(k)
@@ -138,6 +143,8 @@ class VideoChat:
                     results[i] = t
                 if progress:
                     progress(sum(r is not None for r in results), len(requests))
+        if main is not None:
+            torch.cuda.current_stream().wait_stream(main)
         return [r or [] for r in results]
 
     def answer(self, requests: Sequence[Request], max_new_tokens: int | None = None,

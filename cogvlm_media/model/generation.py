@@ -24,8 +24,12 @@ from cogvlm_media.model.inputs import Batch
 from cogvlm_media.model.language import CogVLMVideoForCausalLM
 
 
-def prefill_mask(attention_mask: torch.Tensor) -> torch.Tensor:
-    """(B, S) padding mask -> (B, 1, S, S) causal mask; a padding query sees only itself (no empty rows)."""
+def prefill_mask(attention_mask: torch.Tensor) -> torch.Tensor | None:
+    """(B, S) padding mask -> (B, 1, S, S) causal mask; a padding query sees only itself (no empty rows).
+
+    None when nothing is padded (the attention is then plain causal, on the fastest kernels)."""
+    if bool(attention_mask.all()):
+        return None
     s = attention_mask.shape[1]
     causal = torch.ones(s, s, dtype=torch.bool, device=attention_mask.device).tril()
     eye = torch.eye(s, dtype=torch.bool, device=attention_mask.device)

@@ -5,7 +5,8 @@ Reuses transformers' Llama building blocks (RMSNorm in float32, SwiGLU MLP, rota
 so every token, vision slots included, goes through the ``language_*`` weights.
 
 Attention masks are boolean ``(B, 1, Q, K)`` (True: may attend), built by the caller from the padding
-mask, so a left-padded row computes exactly what it would alone. ``cache`` is anything with
+mask, so a left-padded row computes exactly what it would alone; ``None`` for a prompt pass without
+padding means plain causal attention. ``cache`` is anything with
 ``update(key, value, layer_idx) -> (keys, values)``: transformers' ``DynamicCache`` or
 ``generation.StaticKV`` (preallocated, graph-capturable).
 """
@@ -54,10 +55,13 @@ class LanguageAttention(nn.Module):
             out = F.scaled_dot_product_attention(q.view(b, nkv, group, d), k, v, attn_mask=mask)
             out = out.reshape(b, 1, nq * d)
         else:
-            if group > 1:
-                k = k.repeat_interleave(group, dim=1)
-                v = v.repeat_interleave(group, dim=1)
-            out = F.scaled_dot_product_attention(q, k, v, attn_mask=mask)
+            if mask is None:  # no padding: plain causal attention (flash kernels, grouped heads natively)
+                out = F.scaled_dot_product_attention(q, k, v, is_causal=True, enable_gqa=group > 1)
+            else:
+                if group > 1:
+                    k = k.repeat_interleave(group, dim=1)
+                    v = v.repeat_interleave(group, dim=1)
+                out = F.scaled_dot_product_attention(q, k, v, attn_mask=mask)
             out = out.transpose(1, 2).reshape(b, s, nq * d)
         return self.language_expert_dense(out)
 
