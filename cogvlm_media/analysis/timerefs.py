@@ -45,7 +45,7 @@ _PATTERNS = [
     # [5], (5s)
     rf"[\[(]\s*(?P<k>{_DEC})\s*(?:{_UNIT})?\s*[\])]",
     # at 5, / at 5. / at 5 (end)
-    rf"\bat\s+(?P<a>{_DEC})(?=\s*[,;:)\]]|\s*\.(?!\d)|\s*$)",
+    rf"\bat\s+(?P<a>{_DEC})(?=\s*[,;)\]]|\s*:(?!\d)|\s*\.(?!\d)|\s*$)",
     # list line opening: "5: a door opens", "- 5) …", "5 - …"
     rf"^\s*(?:[-*•]\s*)?(?P<l>{_DEC})\s*(?:[:)]|\s[-–—]\s)",
 ]

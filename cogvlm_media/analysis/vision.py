@@ -1,0 +1,124 @@
+"""The vision analyser: CogVLM2-Video (native, ``cogvlm_media.model``) over the planned windows.
+
+Per window, two questions run batched across windows: a caption prompt (dense description) and a
+key-moment prompt (events with the second they happen). The model's time references are ordinals
+of the frames it was shown; ``Window.ordinal_time`` maps them to absolute times. Scene boundaries and
+speech moments come from the embedded analyser; each scene's summary is a text-only pass of the same
+model over the captions of the windows it overlaps. Enabled by configuration alone (``[model] path``).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+
+from cogvlm_media.analysis.analyser import AnalysisInput, Progress
+from cogvlm_media.analysis.results import Analysis, KeyMoment, Scene, Window, WindowCaption
+from cogvlm_media.analysis.timerefs import parse_moments
+from cogvlm_media.config import Settings
+
+CAPTION_PROMPT = "Please describe the video in detail."
+MOMENT_PROMPT = ("List the key moments of this video, one per line, each as the second it happens "
+                 "followed by what happens, for example '3: a door opens'.")
+SUMMARY_PROMPT = ("These are descriptions of consecutive parts of one scene of a video: {parts} "
+                  "Summarise the scene in one or two sentences.")
+NAME_WORDS = 8
+CAPTION_CHARS = 600  # of each window caption fed to a scene summary
+
+
+def _name(text: str, words: int = NAME_WORDS) -> str:
+    parts = text.split()
+    return " ".join(parts[:words]).rstrip(",;:.") + ("…" if len(parts) > words else "")
+
+
+def window_moments(window: Window, text: str) -> list[KeyMoment]:
+    """Key moments from the model's answer for one window, at absolute times inside the window."""
+    found: list[KeyMoment] = []
+    for m in parse_moments(text):
+        start = window.ordinal_time(m.start)
+        end = window.ordinal_time(m.end) if m.end is not None else start
+        found.append(KeyMoment(time=start, name=_name(m.description), note=m.sentence, kind="moment",
+                               duration=max(0.0, end - start)))
+    return found
+
+
+def scene_captions(scene: Scene, windows: Sequence[Window], captions: dict[int, str]) -> list[str]:
+    """Captions of the windows overlapping the scene, in time order."""
+    return [captions[w.index] for w in windows
+            if w.index in captions and captions[w.index] and w.start < scene.end and w.end > scene.start]
+
+
+def _first_sentence(text: str) -> str:
+    return re.split(r"(?<=[.!?])\s", text.strip(), maxsplit=1)[0]
+
+
+class VisionAnalyser:
+    name = "vision"
+    version = "1"
+
+    def __init__(self, settings: Settings, chat=None) -> None:
+        self.settings = settings
+        self._chat = chat
+
+    @property
+    def chat(self):
+        if self._chat is None:
+            from cogvlm_media.model.engine import VideoChat
+
+            self._chat = VideoChat.from_settings(self.settings.model)
+        return self._chat
+
+    def _base(self, item: AnalysisInput) -> Analysis:
+        from cogvlm_media.analysis.embedded import EmbeddedAnalyser
+
+        return EmbeddedAnalyser(self.settings).analyse(item)
+
+    def analyse(self, item: AnalysisInput, progress: Progress | None = None) -> Analysis:
+        from cogvlm_media.media.frames import read_frames
+        from cogvlm_media.model.engine import Request
+
+        chat = self.chat
+        base = self._base(item)
+        windows = [w for w in item.windows if w.frame_indices]
+        total = len(windows) + len(base.scenes)
+        done = 0
+        captions: dict[int, str] = {}
+        moments: list[KeyMoment] = []
+        # a few batches of windows at a time: frames are decoded at full size, so not all at once
+        group = max(1, chat.batch_size // 2) * 4
+        for start in range(0, len(windows), group):
+            part = windows[start:start + group]
+            requests = []
+            for w in part:
+                frames = read_frames(item.path, w.frame_indices)
+                requests += [Request(CAPTION_PROMPT, frames), Request(MOMENT_PROMPT, frames)]
+            answers = chat.answer(requests)
+            for k, w in enumerate(part):
+                captions[w.index] = answers[2 * k]
+                moments += window_moments(w, answers[2 * k + 1])
+            done += len(part)
+            if progress:
+                progress(done, total)
+
+        scenes = list(base.scenes)
+        todo = [(i, scene_captions(s, windows, captions)) for i, s in enumerate(scenes)]
+        todo = [(i, parts) for i, parts in todo if parts]
+        if todo:
+            prompts = [Request(SUMMARY_PROMPT.format(parts=" ".join(
+                f"({n}) {p[:CAPTION_CHARS].strip()}" for n, p in enumerate(parts, 1)))) for _, parts in todo]
+            summaries = chat.answer(prompts)
+            for (i, _), summary in zip(todo, summaries):
+                if summary:
+                    s = scenes[i]
+                    scenes[i] = Scene(index=s.index, start=s.start, end=s.end, title=_name(_first_sentence(summary)),
+                                      summary=summary, shot_indices=s.shot_indices)
+        if progress:
+            progress(total, total)
+
+        speech = [m for m in base.moments if m.kind == "speech"]
+        return Analysis(
+            analyser=self.name, analyser_version=self.version, model_version=chat.name,
+            captions=[WindowCaption(window_index=i, text=t, source=self.name) for i, t in sorted(captions.items())],
+            scenes=scenes,
+            moments=sorted(speech + moments, key=lambda m: (m.time, m.kind)),
+        )
