@@ -1,0 +1,28 @@
+"""Helpers for the server tests: direct database reads and a subprocess server."""
+
+from __future__ import annotations
+
+from sqlalchemy import select
+
+from cogvlm_media.store import models as m
+from cogvlm_media.store.engine import read_session
+
+
+def marker_rows(engine) -> list[tuple]:
+    """Every marker row, for 'nothing stored' checks."""
+    with read_session(engine) as session:
+        return [(r.id, r.time, r.duration, r.name, r.note, r.colour, r.verified, r.superseded, r.replaces_id)
+                for r in session.scalars(select(m.Marker).order_by(m.Marker.id))]
+
+
+def marker(engine, marker_id: int) -> m.Marker:
+    with read_session(engine) as session:
+        return session.get(m.Marker, marker_id)
+
+
+def model_marker(client, asset_id: int, kind: str = "speech", index: int = 0) -> dict:
+    """A live marker the model wrote (unverified), for a test to edit."""
+    markers = client.get(f"/api/v1/assets/{asset_id}/markers").json()["markers"]
+    found = [mk for mk in markers if mk["kind"] == kind and not mk["verified"]]
+    assert len(found) > index, markers
+    return found[index]
