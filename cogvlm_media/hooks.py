@@ -3,11 +3,19 @@
 ``asset_changed`` fires after an asset's records were committed (ingest, marker import, edits);
 listeners keep derived data (search indexes) current. A listener's failure is logged, never raised:
 derived data is caught up from the database later.
+
+Listeners run in the emitting thread, unless a long-running process (the watch daemon) opens
+:func:`background`: then they run on one background thread, so a worker can claim its next file
+at once; repeated events for the same asset are coalesced, and pending ones are drained on exit.
 """
 
 from __future__ import annotations
 
 import logging
+import queue
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from importlib import import_module
 from typing import Any
 
@@ -19,7 +27,7 @@ LISTENERS: dict[str, list[str]] = {
 }
 
 
-def emit(event: str, engine: Any, settings: Any, **payload: Any) -> None:
+def _dispatch(event: str, engine: Any, settings: Any, payload: dict[str, Any]) -> None:
     for target in LISTENERS.get(event, []):
         module, func = target.split(":")
         try:
@@ -30,3 +38,57 @@ def emit(event: str, engine: Any, settings: Any, **payload: Any) -> None:
             listener(engine, settings, **payload)
         except Exception:
             log.exception("listener %s for %s failed", target, event)
+
+
+class _Background:
+    def __init__(self) -> None:
+        self.queue: queue.Queue = queue.Queue()
+        self.pending: set[tuple] = set()
+        self.lock = threading.Lock()
+        self.thread = threading.Thread(target=self._run, name="hooks", daemon=True)
+        self.thread.start()
+
+    def submit(self, event: str, engine: Any, settings: Any, payload: dict[str, Any]) -> None:
+        key = (event, id(engine), tuple(sorted(payload.items())))
+        with self.lock:
+            if key in self.pending:
+                return
+            self.pending.add(key)
+        self.queue.put((key, event, engine, settings, payload))
+
+    def _run(self) -> None:
+        while (item := self.queue.get()) is not None:
+            key, event, engine, settings, payload = item
+            with self.lock:
+                self.pending.discard(key)
+            _dispatch(event, engine, settings, payload)
+
+    def close(self, timeout: float) -> None:
+        self.queue.put(None)
+        self.thread.join(timeout)
+
+
+_background: _Background | None = None
+
+
+@contextmanager
+def background(drain_seconds: float = 60.0) -> Iterator[None]:
+    """Run listeners on a background thread until the block ends (then wait for pending ones)."""
+    global _background
+    if _background is not None:  # nested: the outer block owns the thread
+        yield
+        return
+    _background = _Background()
+    try:
+        yield
+    finally:
+        worker, _background = _background, None
+        worker.close(drain_seconds)
+
+
+def emit(event: str, engine: Any, settings: Any, **payload: Any) -> None:
+    worker = _background
+    if worker is not None:
+        worker.submit(event, engine, settings, payload)
+    else:
+        _dispatch(event, engine, settings, payload)

@@ -23,6 +23,7 @@ from rich.live import Live
 from rich.table import Table
 from sqlalchemy.engine import Engine
 
+from cogvlm_media import hooks
 from cogvlm_media.config import Settings
 from cogvlm_media.store import jobs
 from cogvlm_media.watch.gate import Gate, ffprobe_check, wanted
@@ -250,15 +251,17 @@ class Daemon:
         self.note("ready")
         live = Live(self.render(), console=self.console, refresh_per_second=2, transient=False) \
             if self._live else None
-        try:
-            if live:
-                live.start()
-            self._loop(live)
-        finally:
-            if live:
-                live.update(self.render())
-                live.stop()
-            self._shutdown()
+        # index updates after each stored file run beside the workers, not inside them
+        with hooks.background(drain_seconds=self.settings.watch.shutdown_seconds):
+            try:
+                if live:
+                    live.start()
+                self._loop(live)
+            finally:
+                if live:
+                    live.update(self.render())
+                    live.stop()
+                self._shutdown()
         return 0
 
     def _loop(self, live: Live | None) -> None:

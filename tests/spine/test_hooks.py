@@ -1,0 +1,47 @@
+"""hooks: listeners run inline by default, on one background thread inside `background()`, never raise."""
+
+from __future__ import annotations
+
+import sys
+import threading
+import time
+import types
+
+import pytest
+
+from cogvlm_media import hooks
+
+
+@pytest.fixture
+def listener(monkeypatch):
+    calls: list[tuple] = []
+    module = types.ModuleType("hooktest_listener")
+
+    def on_event(engine, settings, **payload):
+        if payload.get("asset_id") == 99:
+            raise RuntimeError("listener bug")
+        time.sleep(0.05)
+        calls.append((threading.current_thread().name, payload["asset_id"]))
+
+    module.on_event = on_event
+    monkeypatch.setitem(sys.modules, module.__name__, module)
+    monkeypatch.setitem(hooks.LISTENERS, "test_event", ["hooktest_listener:on_event", "missing_module_x:f"])
+    return calls
+
+
+def test_inline_by_default_and_failures_are_contained(listener):
+    hooks.emit("test_event", None, None, asset_id=1)
+    hooks.emit("test_event", None, None, asset_id=99)  # raises inside: logged, not raised
+    assert listener == [(threading.current_thread().name, 1)]
+
+
+def test_background_coalesces_and_drains(listener):
+    with hooks.background(drain_seconds=10):
+        started = time.monotonic()
+        for _ in range(5):
+            hooks.emit("test_event", None, None, asset_id=7)
+        hooks.emit("test_event", None, None, asset_id=8)
+        assert time.monotonic() - started < 0.04  # emit does not wait for the listener
+    ids = [asset for _name, asset in listener]
+    assert {"hooks"} == {name for name, _ in listener}
+    assert ids.count(8) == 1 and 1 <= ids.count(7) <= 2  # repeats of a pending event are coalesced
