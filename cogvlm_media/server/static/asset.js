@@ -126,6 +126,10 @@ async function renderExport() {
 }
 
 export async function showAsset(id, t) {
+  if (doc && doc.asset.id === id && player.getAttribute("src")) {  // same asset, another moment: just seek
+    if (t !== null) seek(t);
+    return;
+  }
   mediaError.hidden = true;
   try {
     doc = await request(`/assets/${id}`);
