@@ -172,6 +172,15 @@ def test_missing_media_is_an_error_on_that_asset_only(browser, server, archive):
     open_page(browser, f"{server.url}/#/")
     cards = wait(browser, lambda d: d.find_elements(By.CSS_SELECTOR, "#asset-cards a.card"), "asset cards")
     assert len(cards) == 2 and any("media missing" in c.text for c in cards)
+    # the status area shows the queue as `status --json` has it, quarantined files with their reasons
+    toggle = wait(browser, lambda d: "quarantined" in (e := d.find_element(By.ID, "status-toggle")).text and e,
+                  "queue counts")
+    assert "1 quarantined" in toggle.text or "1 failed" in toggle.text, toggle.text
+    toggle.click()
+    panel = wait(browser, lambda d: (e := d.find_element(By.ID, "status-panel")).is_displayed() and e, "status panel")
+    assert "corrupt.mp4" in panel.text
+    reason = panel.find_element(By.CSS_SELECTOR, ".reason").text
+    assert reason and reason != "no reason recorded"
 
 
 def test_live_server_refuses_raw_traversal_and_stays_up(server):

@@ -145,3 +145,40 @@ def test_oversize_bodies_are_refused_before_parsing(client, archive):
     assert r.status_code == 413
     assert marker_rows(archive.engine) == before
     assert client.get("/api/v1/health").status_code == 200
+
+
+def test_edits_and_reads_beside_a_busy_writer(client, archive):
+    """Like `watch` ingesting: another connection holds write transactions; requests wait, never fail."""
+    import threading
+    import time
+
+    from sqlalchemy import text
+
+    from cogvlm_media.store.engine import write_session
+
+    stop, errors = threading.Event(), []
+
+    def writer():
+        try:
+            while not stop.is_set():
+                with write_session(archive.engine) as session:
+                    session.execute(text("UPDATE assets SET analyser = analyser WHERE id = :i"), {"i": archive.speech})
+                    time.sleep(0.15)  # a long transaction, as a stage commit can be
+                time.sleep(0.01)
+        except Exception as exc:  # noqa: BLE001 - reported below
+            errors.append(exc)
+
+    thread = threading.Thread(target=writer, daemon=True)
+    thread.start()
+    try:
+        mk = client.post(f"/api/v1/assets/{archive.speech}/markers", json={"time": 2.0, "name": "beside watch"})
+        assert mk.status_code == 201, mk.text
+        for _ in range(10):
+            assert client.get(f"/api/v1/assets/{archive.speech}").status_code == 200
+            assert client.get("/api/v1/status").status_code == 200
+        r = client.patch(f"/api/v1/markers/{mk.json()['marker']['id']}", json={"note": "edited while busy"})
+        assert r.status_code == 200 and r.json()["marker"]["verified"], r.text
+    finally:
+        stop.set()
+        thread.join(timeout=10)
+    assert not errors and not thread.is_alive()
