@@ -28,7 +28,11 @@ IMAGE_SIZE = 224
 def preprocess_frames(frames: np.ndarray | torch.Tensor, size: int = IMAGE_SIZE,
                       device: torch.device | str | None = None) -> torch.Tensor:
     """uint8 frames ``(T, H, W, 3)`` -> float32 ``(T, 3, size, size)`` in the reference's order."""
-    x = torch.as_tensor(frames, device=device)
+    x = torch.as_tensor(frames)
+    if device is not None and torch.device(device).type == "cuda":
+        x = x.pin_memory().to(device, non_blocking=True)  # the host does not wait for the copy
+    elif device is not None:
+        x = x.to(device)
     if x.ndim != 4 or x.shape[-1] != 3:
         raise ValueError(f"expected frames shaped (T, H, W, 3), got {tuple(x.shape)}")
     x = x.permute(0, 3, 1, 2).float() / 255.0
