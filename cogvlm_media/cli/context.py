@@ -7,6 +7,7 @@ from pathlib import Path
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from sqlalchemy.engine import Engine
 
 from cogvlm_media.config import ConfigError, Settings, load_settings
@@ -15,9 +16,14 @@ console = Console(highlight=False)
 err_console = Console(stderr=True, highlight=False)
 
 
+def print_error(message: str) -> None:
+    """One line on stderr; the message is plain text (file names may contain rich markup brackets)."""
+    err_console.print(f"[bold red]error:[/] {escape(message)}", soft_wrap=True)
+
+
 def fail(message: str, code: int = 1) -> "typer.Exit":
     """Print one clear line to stderr and return the Exit to raise."""
-    err_console.print(f"[bold red]error:[/] {message}", soft_wrap=True)
+    print_error(message)
     return typer.Exit(code)
 
 

@@ -9,7 +9,9 @@ import typer
 from rich.progress import BarColumn, Progress, TaskProgressColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from cogvlm_media.cli.context import console, err_console, fail, require_ffmpeg, state
+from rich.markup import escape
+
+from cogvlm_media.cli.context import console, err_console, fail, print_error, require_ffmpeg, state
 from cogvlm_media.config import Settings
 from cogvlm_media.ingest import Outcome, process_run
 from cogvlm_media.store import jobs
@@ -69,7 +71,7 @@ def ingest_files(settings: Settings, engine, files: list[str], reingest: bool = 
                 outcomes.append(Outcome(run_id, path, "skipped", error="already being ingested by another process"))
                 continue
             name = Path(path).name
-            tasks = {s: progress.add_task(f"[{number}/{len(files)}] {name[:40]} · {s}", total=1, visible=False)
+            tasks = {s: progress.add_task(f"[{number}/{len(files)}] {escape(name[:40])} · {s}", total=1, visible=False)
                      for s in STAGES}
 
             def on_stage(stage: str, done: float, total: float) -> None:
@@ -88,9 +90,9 @@ def summary_table(outcomes: list[Outcome]) -> Table:
     for col in ("file", "result", "asset", "shots", "scenes", "markers", "seconds"):
         table.add_column(col, justify="right" if col not in ("file", "result") else "left")
     for o in outcomes:
-        result = o.outcome if o.status == "done" else f"[red]{o.status}[/]: {o.error}"
+        result = o.outcome if o.status == "done" else f"[red]{o.status}[/]: {escape(o.error or '')}"
         c = o.counts
-        table.add_row(Path(o.path).name, result, str(o.asset_id or ""), str(c.get("shots", "")),
+        table.add_row(escape(Path(o.path).name), result, str(o.asset_id or ""), str(c.get("shots", "")),
                       str(c.get("scenes", "")), str(c.get("markers", "")), f"{o.seconds:.1f}")
     return table
 
@@ -109,13 +111,13 @@ def register(app: typer.Typer) -> None:
         settings = st.settings
         files, problems = expand_inputs(paths, settings.watch.extensions)
         for raw, reason in problems:
-            err_console.print(f"[bold red]error:[/] {raw}: {reason}", soft_wrap=True)
+            print_error(f"{raw}: {reason}")
         if not files:
             raise fail("nothing to ingest")
         outcomes = ingest_files(settings, st.engine, files, reingest=reingest, show_progress=not quiet)
         for o in outcomes:
             if o.status != "done":
-                err_console.print(f"[bold red]error:[/] {o.path}: {o.error}", soft_wrap=True)
+                print_error(f"{o.path}: {o.error}")
         console.print(summary_table(outcomes))
         if not any(o.status == "done" for o in outcomes):
             raise typer.Exit(1)

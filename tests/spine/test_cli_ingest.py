@@ -137,3 +137,15 @@ def test_missing_ffmpeg_is_one_line(home, silent_clip, tmp_path):
     assert proc.stderr.strip().splitlines() == [
         "error: ffprobe not found on PATH: cogvlm-media needs FFmpeg (Debian/Ubuntu: apt-get install ffmpeg; "
         "macOS: brew install ffmpeg)"]
+
+
+def test_odd_names(home, silent_clip, bad_inputs, tmp_path):
+    odd = tmp_path / "[bold]Café – take 2 (final) [red].mp4"
+    shutil.copy(silent_clip.path, odd)
+    bad = tmp_path / "[red]broken ünï.mp4"
+    shutil.copy(bad_inputs["random_bytes"], bad)
+    result = cli("ingest", "-q", str(odd), str(bad))
+    assert result.exit_code == 0, result.output
+    assert f"error: {bad}: not a readable media file" in result.stderr.replace("\n", "")
+    doc = json.loads(cli("show", str(odd), "--json").stdout)
+    assert doc["asset"]["paths"] == [str(odd)]
