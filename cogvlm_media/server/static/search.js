@@ -5,7 +5,10 @@ const hits = document.getElementById("hits");
 const message = document.getElementById("search-message");
 
 function thumb(src, alt) {
-  return el("img", { class: "thumb", src, alt, loading: "lazy", width: 192, height: 108 });
+  const img = el("img", { class: "thumb", src, alt, loading: "lazy", width: 192, height: 108 });
+  // a file moved away since ingest: say so in place of the picture
+  img.addEventListener("error", () => img.replaceWith(el("div", { class: "thumb missing", text: "media missing" })));
+  return img;
 }
 
 export async function showSearch(q, kind) {
@@ -33,7 +36,7 @@ export async function showSearch(q, kind) {
   },
   thumb(h.thumbnail, `${h.name} at ${h.timecode}`),
   el("div", { class: "card-body" },
-    el("div", { class: "card-title" }, el("span", { class: "name", text: h.name }),
+    el("div", { class: "card-title" }, el("span", { class: "name", text: h.name, title: h.file || h.name }),
       el("span", { class: "tc", text: h.timecode })),
     el("div", { class: "badges" }, el("span", { class: `badge kind-${h.kind}`, text: h.kind }),
       h.verified ? el("span", { class: "badge verified", text: "✓ verified" }) : null,
