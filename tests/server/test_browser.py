@@ -97,6 +97,8 @@ def test_search_hit_opens_the_video_at_its_time(browser, server, archive):
     wait(browser, lambda d: d.execute_script("return arguments[0].complete && arguments[0].naturalWidth", image),
          "the hit's thumbnail to load")
     assert browser.execute_script("return arguments[0].naturalWidth", image) > 0
+    wait(browser, lambda d: d.execute_script("return [...document.querySelectorAll('a.hit img')]"
+                                             ".every(i => i.complete)"), "every card's thumbnail")
     shot = screenshot(browser, "search.png")
     assert shot.stat().st_size > 10_000
     t = float(first.get_attribute("data-time"))
