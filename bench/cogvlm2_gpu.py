@@ -9,15 +9,24 @@ at 1 frame/s: 1 + 24 x 67 + ~12 = ~1,620 prompt tokens), output fixed at min = m
   decode, the next batch's vision pass overlapped with this batch's decode. Phases are also timed one
   by one (vision ms, prefill ms, decode ms per step) on a separate, non-overlapped batch.
 
+- ``--fp8``: the same batches again with the vision tower in FP8 (``quantization = "fp8"``,
+  ``cogvlm_media.model.fp8``; compiled layers), the bf16 rows rerun in the same process as the baseline,
+  plus the FP8 accuracy against bf16 on identical inputs (``fp8_accuracy``: teacher-forced logits over
+  the 128 answer positions of the bf16 answers, and the greedy answers themselves).
+- ``--vision-variants``: one 256-frame vision chunk timed per variant (SDPA backends, head dim padded
+  to 128, compiled bf16 layers, FP8 eager / compiled).
+
 Real-time factor at 1 frame/s = seconds of footage (24 per window) analysed per second of wall time.
 
     python bench/cogvlm2_gpu.py --out bench/results/cogvlm2_gpu.json      # on the GPU machine
     python bench/cogvlm2_gpu.py --tiny --device cpu --batches 2 4         # smoke test on CPU
+    python bench/cogvlm2_gpu.py --fp8 --vision-variants --batches 96 --reference-windows 0 --out $OUT/r.json
 """
 
 from __future__ import annotations
 
 import argparse
+import copy
 import json
 import platform
 import sys
@@ -171,6 +180,121 @@ def check_graph_path(device: torch.device) -> dict:
             "distinct_outputs": len({tuple(t) for t in batched})}
 
 
+def _ms_per_frame(fn, frames: int, device, reps: int = 3) -> float:
+    fn()  # warm-up (compilation, kernel selection)
+    sync(device)
+    t = time.perf_counter()
+    for _ in range(reps):
+        fn()
+    sync(device)
+    return 1000 * (time.perf_counter() - t) / (reps * frames)
+
+
+def bench_vision_variants(model, device, frames: int = 256) -> dict:
+    """ms per frame of one ``frames``-frame chunk through the vision tower, per variant."""
+    from torch.nn.attention import SDPBackend, sdpa_kernel
+
+    from cogvlm_media.model import fp8, vision as vision_mod
+
+    gen = torch.Generator(device=device).manual_seed(0)
+    pixels = torch.randn((frames, 3, 224, 224), generator=gen, device=device).to(model.dtype)
+    tower = model.model.vision
+    run = lambda: model.encode_frames(pixels)  # noqa: E731
+    out: dict = {"frames": frames}
+
+    def variant(name, fn=run):
+        try:
+            out[name] = _ms_per_frame(fn, frames, device)
+        except Exception as exc:  # noqa: BLE001 - a variant that cannot run is recorded, not fatal
+            out[name] = f"error: {type(exc).__name__}: {str(exc).splitlines()[0][:200]}"
+        print(name, out[name], flush=True)
+
+    variant("bf16_default")
+    for backend in ("FLASH_ATTENTION", "EFFICIENT_ATTENTION", "CUDNN_ATTENTION"):
+        def forced(backend=backend):
+            with sdpa_kernel(getattr(SDPBackend, backend)):
+                return run()
+        variant(f"bf16_sdpa_{backend.lower()}", forced)
+
+    original = vision_mod.Attention.forward
+
+    def padded(self, x):  # head dim 112 zero-padded to 128, same scale: the same attention
+        n, s, _ = x.shape
+        qkv = self.query_key_value(x).view(n, s, 3, self.num_heads, -1).permute(2, 0, 3, 1, 4)
+        d = qkv.shape[-1]
+        qkv = F.pad(qkv, (0, 128 - d))
+        o = F.scaled_dot_product_attention(qkv[0], qkv[1], qkv[2], scale=d ** -0.5)[..., :d]
+        return self.dense(o.transpose(1, 2).reshape(n, s, -1))
+
+    import torch.nn.functional as F
+
+    vision_mod.Attention.forward = padded
+    try:
+        variant("bf16_headdim_padded_128")
+    finally:
+        vision_mod.Attention.forward = original
+
+    for layer in tower.transformer.layers:
+        layer.compile()
+    variant("bf16_compiled_layers")
+    for layer in tower.transformer.layers:
+        layer._compiled_call_impl = None
+
+    fp8_tower = fp8.convert_linears(copy.deepcopy(tower))
+    model.model.vision = fp8_tower
+    try:
+        variant("fp8_eager")
+        fp8.compile_layers(fp8_tower)
+        variant("fp8_compiled_layers")
+    finally:
+        model.model.vision = tower
+    return out
+
+
+def fp8_accuracy(chat: VideoChat, vision_bf16, vision_fp8, rng, args, device, windows: int = 8) -> dict:
+    """FP8 vision vs bf16 vision on identical windows (same frames, same weights, same prompts)."""
+    model, new = chat.model, args.new_tokens
+    reqs = make_requests(windows, rng, FRAMES, args.height, args.width)
+    chat.batch_size = windows
+    runs = {}
+    for name, tower in (("bf16", vision_bf16), ("fp8", vision_fp8)):
+        model.model.vision = tower
+        runs[name] = (chat.answer_tokens(reqs, max_new_tokens=new, min_new_tokens=new), chat._vision(reqs))
+    model.model.vision = vision_bf16
+    (tok_b, emb_b), (tok_f, emb_f) = runs["bf16"], runs["fp8"]
+    emb_rel = float((emb_f.float() - emb_b.float()).norm() / emb_b.float().norm())
+    max_diff, max_logit, agree, total, seq_agree, prefix = 0.0, 0.0, 0, 0, 0, []
+    offset = 0
+    with torch.no_grad():
+        for r, tb, tf in zip(reqs, tok_b, tok_f):
+            p = chat.prompt(r)
+            pos = p.position_ids
+            ids = p.input_ids + tb[:-1]
+            types = p.token_type_ids + [0] * (len(tb) - 1)
+            pos = pos + [max(pos) + 1 + k for k in range(len(tb) - 1)]
+            as_t = lambda v: torch.tensor([v], device=device)  # noqa: E731
+            logits = [model(as_t(ids), as_t(types), as_t(pos), None, e[offset:offset + p.num_frames],
+                            last_only=False)[0, len(p.input_ids) - 1:] for e in (emb_b, emb_f)]
+            offset += p.num_frames
+            lb, lf = logits
+            max_diff = max(max_diff, float((lb - lf).abs().max()))
+            max_logit = max(max_logit, float(lb.abs().max()))
+            agree += int((lb.argmax(-1) == lf.argmax(-1)).sum())
+            total += lb.shape[0]
+            seq_agree += sum(a == b for a, b in zip(tb, tf))
+            same = next((k for k, (a, b) in enumerate(zip(tb, tf)) if a != b), min(len(tb), len(tf)))
+            prefix.append(same)
+    return {
+        "windows": windows, "positions": total,
+        "vision_embeds_relative_l2": emb_rel,
+        "max_abs_logit_diff": max_diff, "max_abs_logit_bf16": max_logit,
+        "top1_agreement_teacher_forced": agree / total,
+        "greedy_token_agreement": seq_agree / sum(len(t) for t in tok_b),
+        "greedy_identical_answers": sum(a == b for a, b in zip(tok_b, tok_f)),
+        "greedy_mean_common_prefix": float(np.mean(prefix)),
+    }
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--device", default="cuda")
@@ -182,6 +306,9 @@ def main() -> None:
     ap.add_argument("--height", type=int, default=360)
     ap.add_argument("--width", type=int, default=640)
     ap.add_argument("--out", type=Path, default=None)
+    ap.add_argument("--fp8", action="store_true", help="also the FP8 vision tower: rows + accuracy vs bf16")
+    ap.add_argument("--vision-variants", action="store_true", help="time one vision chunk per variant")
+    ap.add_argument("--accuracy-windows", type=int, default=8)
     args = ap.parse_args()
 
     device = torch.device(args.device)
@@ -210,19 +337,45 @@ def main() -> None:
         out["reference_batch1"] = bench_reference(
             chat, make_requests(args.reference_windows, rng, FRAMES, args.height, args.width), args.new_tokens, device)
         print(json.dumps(out["reference_batch1"]), flush=True)
-    out["batched"] = []
-    for size in args.batches:
-        try:
-            res = bench_batch(chat, size, rng, args, device)
-        except torch.OutOfMemoryError as exc:
-            res = {"batch": size, "error": f"out of memory: {str(exc).splitlines()[0]}"}
-            chat.generator._states.clear()
-            torch.cuda.empty_cache()
-        out["batched"].append(res)
-        print(json.dumps(res), flush=True)
-    if args.out:
-        args.out.parent.mkdir(parents=True, exist_ok=True)
-        args.out.write_text(json.dumps(out, indent=2) + "\n")
+    def save() -> None:
+        if args.out:
+            args.out.parent.mkdir(parents=True, exist_ok=True)
+            args.out.write_text(json.dumps(out, indent=2) + "\n")
+
+    if args.vision_variants:
+        out["vision_variants_ms_per_frame"] = bench_vision_variants(model, device)
+        save()
+
+    def rows(key: str) -> None:
+        out[key] = []
+        for size in args.batches:
+            try:
+                res = bench_batch(chat, size, rng, args, device)
+            except torch.OutOfMemoryError as exc:
+                res = {"batch": size, "error": f"out of memory: {str(exc).splitlines()[0]}"}
+                chat.generator._states.clear()
+                torch.cuda.empty_cache()
+            out[key].append(res)
+            print(key, json.dumps(res), flush=True)
+            save()
+
+    rows("batched")
+    if args.fp8:
+        from cogvlm_media.model import fp8
+
+        vision_bf16 = model.model.vision
+        vision_fp8 = fp8.convert_linears(copy.deepcopy(vision_bf16))
+        compiled = device.type == "cuda" and fp8.compile_layers(vision_fp8)
+        out["fp8"] = {"scheme": "e4m3, per-row (token) activation scales, per-output-channel weight scales, "
+                                "torch._scaled_mm, bf16 out; vision tower linears only",
+                      "compiled_layers": compiled}
+        model.model.vision = vision_fp8
+        rows("batched_fp8")
+        out["fp8"]["accuracy"] = fp8_accuracy(chat, vision_bf16, vision_fp8, rng, args, device,
+                                              args.accuracy_windows)
+        print("fp8_accuracy", json.dumps(out["fp8"]["accuracy"]), flush=True)
+        model.model.vision = vision_bf16
+    save()
 
 
 if __name__ == "__main__":

@@ -65,7 +65,7 @@ class ModelSettings:
     revision: str = ""
     device: str = "auto"
     dtype: str = "auto"
-    quantization: str = ""  # "", "4bit" or "8bit"
+    quantization: str = ""  # "", "4bit", "8bit" or "fp8" (vision tower in e4m3; compute capability >= 8.9)
     batch_size: int = 8
     max_new_tokens: int = 256
 

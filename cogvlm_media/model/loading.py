@@ -135,7 +135,12 @@ def load_model(folder: str | Path, device: str | torch.device = "cpu", dtype: to
     names = shard_map(folder)
     check_tensors(parameter_shapes(model), _shapes(folder, names), str(folder))
 
-    target = torch.device("cpu") if quantization else torch.device(device)
+    if quantization:
+        from cogvlm_media.model.quantize import check
+
+        check(quantization, device)
+    # bitsandbytes quantises while moving to the GPU; fp8 converts on the device
+    target = torch.device("cpu") if quantization in ("4bit", "8bit") else torch.device(device)
     state: dict[str, torch.Tensor] = {}
     by_file: dict[str, list[str]] = defaultdict(list)
     for name, file in names.items():

@@ -1,4 +1,8 @@
-"""Optional 4-/8-bit weights through bitsandbytes (imported only when asked for; CUDA only).
+"""Optional 4-/8-bit weights through bitsandbytes (imported only when asked for; CUDA only), or FP8.
+
+``fp8`` (no extra package; compute capability >= 8.9) quantises only the vision tower's linears to e4m3
+and runs them through ``torch._scaled_mm`` (see ``cogvlm_media.model.fp8``); the language model stays
+in the compute dtype.
 
 Every ``nn.Linear`` except ``lm_head`` is replaced by its bitsandbytes counterpart; the weights are
 quantised when the module moves to the GPU. 4-bit uses NF4 with the compute dtype as
@@ -12,12 +16,29 @@ from torch import nn
 
 from cogvlm_media.model.loading import ModelLoadError
 
-KINDS = ("4bit", "8bit")
+KINDS = ("4bit", "8bit", "fp8")
+BNB_KINDS = ("4bit", "8bit")
+
+
+def check(kind: str, device) -> None:
+    """Refuse an unknown kind, or one the device cannot run, before any weights are read."""
+    if kind not in KINDS:
+        raise ModelLoadError(f"unknown quantization {kind!r} (use 4bit, 8bit, fp8 or leave it empty)")
+    if kind == "fp8":
+        from cogvlm_media.model.fp8 import FP8Unsupported, check_device
+
+        try:
+            check_device(device)
+        except FP8Unsupported as exc:
+            raise ModelLoadError(str(exc)) from None
 
 
 def quantize(model: nn.Module, kind: str, compute_dtype: torch.dtype, device) -> nn.Module:
-    if kind not in KINDS:
-        raise ModelLoadError(f"unknown quantization {kind!r} (use 4bit, 8bit or leave it empty)")
+    check(kind, device)
+    if kind == "fp8":
+        from cogvlm_media.model.fp8 import quantize_vision
+
+        return quantize_vision(model.to(device))
     if torch.device(device).type != "cuda":
         raise ModelLoadError(f"{kind} quantization needs a CUDA device (model.device is {device})")
     try:
