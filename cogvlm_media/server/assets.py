@@ -9,8 +9,7 @@ from fastapi import APIRouter, Depends, Query
 from sqlalchemy import select
 
 from cogvlm_media import __version__
-from cogvlm_media.cli.watch import _row as run_row  # the row shape `status --json` prints
-from cogvlm_media.cli.watch import status_document
+from cogvlm_media.watch.status import run_row, status_document
 from cogvlm_media.server.common import ApiError, AssetId, Context, context, get_asset, media_available, media_path
 from cogvlm_media.store import models as m
 from cogvlm_media.store.engine import read_session
