@@ -22,7 +22,7 @@ import numpy as np
 
 DIM = 384
 EXACT_LIMIT = 100_000  # above this many vectors, searches use the HNSW graph
-HNSW = dict(connectivity=16, expansion_add=128, expansion_search=256)
+HNSW = dict(connectivity=16, expansion_add=128, expansion_search=320)
 ARRAYS = ("keys", "assets", "kinds", "digests", "vectors")
 
 
