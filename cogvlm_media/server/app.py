@@ -97,4 +97,5 @@ def create_app(settings: Settings, engine=None) -> FastAPI:
 
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
     app.add_middleware(Guard, token=server.token, host=server.host, max_body_bytes=server.max_body_bytes)
+    __import__("cogvlm_media.server.nle", fromlist=["install"]).install(app, API)  # NLE plugins' routes + panel CORS
     return app
