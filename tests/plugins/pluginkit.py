@@ -17,6 +17,7 @@ from pathlib import Path
 import httpx
 
 TESTS = Path(__file__).resolve().parents[1]
+ROOT_DIR = TESTS.parent
 if str(TESTS) not in sys.path:
     sys.path.insert(0, str(TESTS))
 
