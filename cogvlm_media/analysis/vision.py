@@ -122,3 +122,41 @@ class VisionAnalyser:
             scenes=scenes,
             moments=sorted(speech + moments, key=lambda m: (m.time, m.kind)),
         )
+
+
+_CHATS: dict = {}
+
+
+def _cached_chat(settings: Settings):
+    """One loaded model per model configuration per process (grounding calls come one hit at a time)."""
+    from cogvlm_media.model.engine import VideoChat
+
+    chat = _CHATS.get(settings.model)
+    if chat is None:
+        chat = _CHATS[settings.model] = VideoChat.from_settings(settings.model)
+    return chat
+
+
+def ground(settings: Settings, path: str, start: float, end: float, prompt: str, chat=None) -> float | None:
+    """Ask the model when something happens inside [start, end) of ``path`` (cut to at most the window
+    length); return the absolute time of the first time reference in its answer, or None."""
+    from cogvlm_media.analysis.timerefs import find_times
+    from cogvlm_media.analysis.windows import plan_windows
+    from cogvlm_media.media.frames import frame_times, read_frames
+    from cogvlm_media.model.engine import Request
+
+    times = frame_times(path)
+    end = min(end, start + settings.analysis.window_seconds)
+    inside = [i for i, t in enumerate(times) if start <= t < end]
+    if not inside:
+        return None
+    first, last = inside[0], inside[-1]
+    # the slice keeps the file's own times, so the window's frame times are already absolute
+    window = plan_windows([], times[first:last + 1], float(times[last]) + 1e-6, 1e9)[0]
+    indices = [first + i for i in window.frame_indices]
+    frames = read_frames(path, indices)
+    answer = (chat or _cached_chat(settings)).answer([Request(prompt, frames)])[0]
+    refs = find_times(answer)
+    if not refs:
+        return None
+    return window.ordinal_time(refs[0].start)
