@@ -17,6 +17,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from cogvlm_media import __version__
 from cogvlm_media.config import Settings
+from cogvlm_media.server import nle
 from cogvlm_media.server.common import ApiError, Context, error_body
 from cogvlm_media.server.guard import Guard, is_loopback
 
@@ -97,5 +98,5 @@ def create_app(settings: Settings, engine=None) -> FastAPI:
 
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
     app.add_middleware(Guard, token=server.token, host=server.host, max_body_bytes=server.max_body_bytes)
-    __import__("cogvlm_media.server.nle", fromlist=["install"]).install(app, API)  # NLE plugins' routes + panel CORS
+    nle.install(app, API)  # the NLE plugins' routes, with CORS for the panel (outside the guard)
     return app
