@@ -8,8 +8,8 @@ Two records per analysis window, when there is something to teach:
 - key moments: the key-moment prompt → the window's verified (editor) markers as ``<ordinal>: <name> - <note>``
   lines, where the ordinal is the whole second from the clip's start (the model's frame ordinals).
 
-The prompts are documented defaults until ``cogvlm_media.analysis.vision`` exists; then its constants
-are used, so training matches inference.
+The prompts are the vision analyser's own (``cogvlm_media.analysis.vision``), so training matches
+inference.
 """
 
 from __future__ import annotations
@@ -27,13 +27,8 @@ from cogvlm_media.media.ffmpeg_tools import require
 from cogvlm_media.store import models as m
 from cogvlm_media.store.queries import live_markers
 
-DEFAULT_CAPTION_PROMPT = "Describe what happens in this video clip in two or three sentences."
-DEFAULT_KEY_MOMENT_PROMPT = ("List the key moments in this video clip, one per line, as "
-                             "'<second>: <short title> - <one-sentence description>'.")
-try:  # the vision analyser's own prompts, once it lands
-    from cogvlm_media.analysis.vision import CAPTION_PROMPT, KEY_MOMENT_PROMPT  # type: ignore
-except ImportError:
-    CAPTION_PROMPT, KEY_MOMENT_PROMPT = DEFAULT_CAPTION_PROMPT, DEFAULT_KEY_MOMENT_PROMPT
+from cogvlm_media.analysis.vision import CAPTION_PROMPT
+from cogvlm_media.analysis.vision import MOMENT_PROMPT as KEY_MOMENT_PROMPT
 
 
 class DatasetError(ValueError):
