@@ -251,48 +251,64 @@ def bench_vision_variants(model, device, frames: int = 256) -> dict:
     return out
 
 
-def fp8_accuracy(chat: VideoChat, vision_bf16, vision_fp8, rng, args, device, windows: int = 8) -> dict:
-    """FP8 vision vs bf16 vision on identical windows (same frames, same weights, same prompts)."""
+def fp8_accuracy(chat: VideoChat, vision_bf16, towers: dict, rng, args, device, windows: int = 8) -> dict:
+    """Each tower in ``towers`` vs the bf16 tower on identical windows (same frames, weights, prompts).
+
+    Teacher-forced: the logits at the 128 answer positions of the bf16 greedy answers, computed with
+    each tower's vision embeddings; plus each tower's own greedy answers against the bf16 ones."""
     model, new = chat.model, args.new_tokens
     reqs = make_requests(windows, rng, FRAMES, args.height, args.width)
     chat.batch_size = windows
     runs = {}
-    for name, tower in (("bf16", vision_bf16), ("fp8", vision_fp8)):
+    for name, tower in {"bf16": vision_bf16, **towers}.items():
         model.model.vision = tower
-        runs[name] = (chat.answer_tokens(reqs, max_new_tokens=new, min_new_tokens=new), chat._vision(reqs))
+        runs[name] = (chat.answer_tokens(reqs, max_new_tokens=new, min_new_tokens=new), chat._vision(reqs).float())
     model.model.vision = vision_bf16
-    (tok_b, emb_b), (tok_f, emb_f) = runs["bf16"], runs["fp8"]
-    emb_rel = float((emb_f.float() - emb_b.float()).norm() / emb_b.float().norm())
-    max_diff, max_logit, agree, total, seq_agree, prefix = 0.0, 0.0, 0, 0, 0, []
-    offset = 0
+    tok_b, emb_b = runs.pop("bf16")
+    as_t = lambda v: torch.tensor([v], device=device)  # noqa: E731
+    stats = {name: {"max_abs_logit_diff": 0.0, "agree": 0, "seq_agree": 0, "prefix": []} for name in runs}
+    max_logit, total, offset = 0.0, 0, 0
     with torch.no_grad():
-        for r, tb, tf in zip(reqs, tok_b, tok_f):
-            p = chat.prompt(r)
+        for i, r in enumerate(reqs):
+            p, tb = chat.prompt(r), tok_b[i]
             pos = p.position_ids
-            ids = p.input_ids + tb[:-1]
-            types = p.token_type_ids + [0] * (len(tb) - 1)
-            pos = pos + [max(pos) + 1 + k for k in range(len(tb) - 1)]
-            as_t = lambda v: torch.tensor([v], device=device)  # noqa: E731
-            logits = [model(as_t(ids), as_t(types), as_t(pos), None, e[offset:offset + p.num_frames],
-                            last_only=False)[0, len(p.input_ids) - 1:] for e in (emb_b, emb_f)]
+            ids = as_t(p.input_ids + tb[:-1])
+            types = as_t(p.token_type_ids + [0] * (len(tb) - 1))
+            pos = as_t(pos + [max(pos) + 1 + k for k in range(len(tb) - 1)])
+            frames = slice(offset, offset + p.num_frames)
             offset += p.num_frames
-            lb, lf = logits
-            max_diff = max(max_diff, float((lb - lf).abs().max()))
+            lb = model(ids, types, pos, None, emb_b[frames], last_only=False)[0, len(p.input_ids) - 1:]
             max_logit = max(max_logit, float(lb.abs().max()))
-            agree += int((lb.argmax(-1) == lf.argmax(-1)).sum())
             total += lb.shape[0]
-            seq_agree += sum(a == b for a, b in zip(tb, tf))
-            same = next((k for k, (a, b) in enumerate(zip(tb, tf)) if a != b), min(len(tb), len(tf)))
-            prefix.append(same)
-    return {
-        "windows": windows, "positions": total,
-        "vision_embeds_relative_l2": emb_rel,
-        "max_abs_logit_diff": max_diff, "max_abs_logit_bf16": max_logit,
-        "top1_agreement_teacher_forced": agree / total,
-        "greedy_token_agreement": seq_agree / sum(len(t) for t in tok_b),
-        "greedy_identical_answers": sum(a == b for a, b in zip(tok_b, tok_f)),
-        "greedy_mean_common_prefix": float(np.mean(prefix)),
-    }
+            for name, (tok, emb) in runs.items():
+                lf = model(ids, types, pos, None, emb[frames], last_only=False)[0, len(p.input_ids) - 1:]
+                st, tf = stats[name], tok[i]
+                st["max_abs_logit_diff"] = max(st["max_abs_logit_diff"], float((lb - lf).abs().max()))
+                st["agree"] += int((lb.argmax(-1) == lf.argmax(-1)).sum())
+                st["seq_agree"] += sum(a == b for a, b in zip(tb, tf))
+                st["prefix"].append(next((k for k, (a, b) in enumerate(zip(tb, tf)) if a != b), min(len(tb), len(tf))))
+    out = {"windows": windows, "positions": total, "max_abs_logit_bf16": max_logit}
+    for name, st in stats.items():
+        tok, emb = runs[name]
+        out[name] = {
+            "vision_embeds_relative_l2": float((emb - emb_b).norm() / emb_b.norm()),
+            "max_abs_logit_diff": st["max_abs_logit_diff"],
+            "top1_agreement_teacher_forced": st["agree"] / total,
+            "greedy_token_agreement": st["seq_agree"] / sum(len(t) for t in tok_b),
+            "greedy_identical_answers": sum(a == b for a, b in zip(tok_b, tok)),
+            "greedy_mean_common_prefix": float(np.mean(st["prefix"])),
+        }
+    return out
+
+
+def fp8_mlp_only(vision_bf16):
+    """Variant: FP8 only for fc1/fc2 (attention projections and the GLU adapter stay bf16)."""
+    from cogvlm_media.model import fp8
+
+    tower = copy.deepcopy(vision_bf16)
+    for layer in tower.transformer.layers:
+        fp8.convert_linears(layer.mlp)
+    return tower
 
 
 def main() -> None:
@@ -309,6 +325,8 @@ def main() -> None:
     ap.add_argument("--fp8", action="store_true", help="also the FP8 vision tower: rows + accuracy vs bf16")
     ap.add_argument("--vision-variants", action="store_true", help="time one vision chunk per variant")
     ap.add_argument("--accuracy-windows", type=int, default=8)
+    ap.add_argument("--accuracy-only", action="store_true",
+                    help="only FP8 accuracy, with fp32-vision (bf16's own rounding) and fc1/fc2-only FP8 beside it")
     args = ap.parse_args()
 
     device = torch.device(args.device)
@@ -342,6 +360,28 @@ def main() -> None:
             args.out.parent.mkdir(parents=True, exist_ok=True)
             args.out.write_text(json.dumps(out, indent=2) + "\n")
 
+    if args.accuracy_only:
+        from cogvlm_media.model import fp8
+
+        vision_bf16 = model.model.vision
+        towers = {"fp8": fp8.convert_linears(copy.deepcopy(vision_bf16)), "fp8_mlp_only": fp8_mlp_only(vision_bf16),
+                  "fp32_vision": copy.deepcopy(vision_bf16).float()}
+        if device.type == "cuda":
+            gen = torch.Generator(device=device).manual_seed(0)
+            pixels = torch.randn((256, 3, 224, 224), generator=gen, device=device).to(dtype)
+            speed = {"bf16": _ms_per_frame(lambda: model.encode_frames(pixels), 256, device)}
+            for name in ("fp8", "fp8_mlp_only"):
+                fp8.compile_layers(towers[name])
+                model.model.vision = towers[name]
+                speed[name] = _ms_per_frame(lambda: model.encode_frames(pixels), 256, device)
+            model.model.vision = vision_bf16
+            out["vision_ms_per_frame"] = speed
+            print(json.dumps(speed), flush=True)
+        out["accuracy"] = fp8_accuracy(chat, vision_bf16, towers, rng, args, device, args.accuracy_windows)
+        print(json.dumps(out["accuracy"]), flush=True)
+        save()
+        return
+
     if args.vision_variants:
         out["vision_variants_ms_per_frame"] = bench_vision_variants(model, device)
         save()
@@ -371,7 +411,7 @@ def main() -> None:
                       "compiled_layers": compiled}
         model.model.vision = vision_fp8
         rows("batched_fp8")
-        out["fp8"]["accuracy"] = fp8_accuracy(chat, vision_bf16, vision_fp8, rng, args, device,
+        out["fp8"]["accuracy"] = fp8_accuracy(chat, vision_bf16, {"fp8": vision_fp8}, rng, args, device,
                                               args.accuracy_windows)
         print("fp8_accuracy", json.dumps(out["fp8"]["accuracy"]), flush=True)
         model.model.vision = vision_bf16

@@ -5,7 +5,8 @@ Every ``nn.Linear`` of the vision tower (the 63 EVA2-CLIP-E layers' ``query_key_
 
 - weights: e4m3 with one float32 scale per output row (``amax / 448``), quantised once;
 - activations: e4m3 with one float32 scale per token row, computed on the fly (dynamic, no calibration);
-- the product: ``torch._scaled_mm`` (row-wise scales, bf16 output), bias added afterwards.
+- the product: ``torch._scaled_mm`` (row-wise scales, bf16 output), bias added afterwards; off CUDA the
+  same arithmetic is emulated in float32 (tests only: ``quantization = "fp8"`` is refused there).
 
 The language model (prefill and decode) stays in bf16. On CUDA the vision layers are compiled with
 ``torch.compile`` (when Triton is available) so the per-row scaling, the casts, the biases, GELU and the
@@ -54,7 +55,10 @@ class FP8Linear(nn.Module):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         shape = x.shape
         q, scale = quantize_rows(x.reshape(-1, shape[-1]))
-        out = torch._scaled_mm(q, self.weight.t(), scale_a=scale, scale_b=self.weight_scale, out_dtype=x.dtype)
+        if q.is_cuda:
+            out = torch._scaled_mm(q, self.weight.t(), scale_a=scale, scale_b=self.weight_scale, out_dtype=x.dtype)
+        else:  # the same arithmetic, emulated in float32 (CPU builds may lack an FP8 _scaled_mm)
+            out = ((q.float() * scale) @ self.dequantized_weight().t()).to(x.dtype)
         if self.bias is not None:
             out = out + self.bias.to(out.dtype)
         return out.view(*shape[:-1], self.out_features)

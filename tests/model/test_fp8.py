@@ -100,3 +100,49 @@ def test_fp8_from_toml(tmp_path):
     path.write_text('[model]\npath = "/models/x"\nquantization = "fp8"\nbatch_size = 96\n', encoding="utf-8")
     settings = load_settings(path)
     assert settings.model.quantization == "fp8" and settings.model.batch_size == 96
+
+
+def _fp8_gpu() -> bool:
+    return torch.cuda.is_available() and torch.cuda.get_device_capability() >= (8, 9)
+
+
+@pytest.mark.skipif(not _fp8_gpu(), reason="needs a CUDA GPU with FP8 tensor cores")
+def test_fp8_checkpoint_on_gpu_answers_like_bf16(checkpoint):
+    """The product path on a GPU: load with quantization="fp8" (vision in e4m3, compiled layers), answer."""
+    import numpy as np
+
+    from cogvlm_media.model.engine import Request, VideoChat
+
+    rng = np.random.default_rng(0)
+    reqs = [Request("describe the video in detail", rng.integers(0, 256, (n, 48, 64, 3), dtype=np.uint8))
+            for n in (3, 1, 2)] + [Request("what happens", None)]
+    fp8_chat = VideoChat.from_pretrained(str(checkpoint), device="cuda", dtype="bf16", quantization="fp8",
+                                         batch_size=4, max_new_tokens=6)
+    bf16_chat = VideoChat.from_pretrained(str(checkpoint), device="cuda", dtype="bf16", batch_size=4,
+                                          max_new_tokens=6)
+    assert any(isinstance(m, FP8Linear) for m in fp8_chat.model.model.vision.modules())
+    pixels = torch.rand(4, 3, 224, 224, device="cuda")
+    a, b = fp8_chat.model.encode_frames(pixels).float(), bf16_chat.model.encode_frames(pixels).float()
+    assert float((a - b).norm() / b.norm()) < 0.25  # 2 random layers at std 0.1: FP8's ~4 % per product adds up
+    tokens = fp8_chat.answer_tokens(reqs, min_new_tokens=6)
+    assert [len(t) for t in tokens] == [6] * 4
+    text_only = reqs[3:]  # no vision: the FP8 model computes exactly what the bf16 one does
+    assert fp8_chat.answer_tokens(text_only) == bf16_chat.answer_tokens(text_only)
+
+
+@pytest.mark.skipif(not _fp8_gpu(), reason="needs a CUDA GPU with FP8 tensor cores")
+@torch.no_grad()
+def test_fp8_linear_on_gpu_equals_its_emulation():
+    """torch._scaled_mm with the row-wise scales computes the dequantised product (scales not transposed)."""
+    torch.manual_seed(3)
+    lin = nn.Linear(1792, 512).to("cuda", torch.bfloat16)
+    nn.init.normal_(lin.bias)
+    fp8 = FP8Linear(lin)
+    rows = torch.logspace(-2, 2, 300, device="cuda")[:, None]  # tokens of very different size
+    x = (torch.randn(2, 300, 1792, device="cuda") * rows).to(torch.bfloat16)
+    out = fp8(x).float().reshape(-1, 512)
+    q, s = quantize_rows(x.reshape(-1, 1792))
+    emulated = (q.float() * s) @ fp8.dequantized_weight().t() + lin.bias.float()
+    assert float((out - emulated).norm() / emulated.norm()) < 5e-3
+    ref = lin(x).float().reshape(-1, 512)
+    assert float((out - ref).norm() / ref.norm()) < 0.06
