@@ -4,7 +4,8 @@
 - ``vision`` / ``language``: the model, with the checkpoint's parameter names,
 - ``inputs``: preprocessing, token layout and position ids as the reference builds them,
 - ``generation``: batched greedy decoding (static cache, CUDA graphs) and the reference flow,
-- ``loading`` / ``quantize``: strict safetensors loading, hub fetching, optional bitsandbytes,
+- ``loading`` / ``quantize`` / ``fp8``: strict safetensors loading, hub fetching, optional bitsandbytes,
+  opt-in FP8 (e4m3) vision tower on Ada/Hopper GPUs,
 - ``engine``: ``VideoChat``, batched questions over clips or text.
 """
 
