@@ -1,7 +1,7 @@
 """Search benchmark: a synthetic archive of N indexed moments (default 1.5 M, about 10,000 hours at one
 moment per 24 s) built through the bulk path, then query latency, build time, size and ANN recall.
 
-Synthetic data (documented in docs/search.md):
+Synthetic data:
 - Text: 18-word captions drawn from a vision-model-like vocabulary (subject, action, object, place,
   camera words), indexed by tantivy exactly as the archive's documents are.
 - Vectors: MiniLM is far too slow to embed 1.5 M captions on 2 cores, so ``--bases`` real captions

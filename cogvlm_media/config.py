@@ -79,7 +79,7 @@ class WatchSettings:
     max_attempts: int = 3
     backoff_seconds: float = 15.0
     extensions: tuple[str, ...] = VIDEO_EXTENSIONS
-    # added for the watch daemon (docs/watch.md)
+    # added for the watch daemon (README: Watch folders)
     close_hint_seconds: float = 1.0  # shorter stability window after a close-after-write event (local only)
     poll_seconds: float = 2.0  # interval of the polling observer (network mounts, --poll)
     probe_check: bool = True  # ffprobe must read a stable file before it is queued

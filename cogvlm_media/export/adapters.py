@@ -1,5 +1,5 @@
 """Timeline formats written through OpenTimelineIO's adapters, with the gaps they leave filled in
-their output (see docs/exports.md):
+their output (see the README, "Gaps filled in the OpenTimelineIO 0.18 adapters' output"):
 
 - ``otio``: native; markers carry the ``cogvlm_media`` metadata namespace (ids, kind, source, verified).
 - ``edl`` (cmx_3600, Avid style): the writer starts record timecode at 00:00:00:00 and writes no FCM

@@ -5,7 +5,7 @@ A generation of the vector index is a folder of numpy arrays sorted by document 
 (``hnsw.usearch``). Generations are written whole and never modified, so a reader keeps using the
 one it opened while a writer prepares the next.
 
-Engine choice (see docs/search.md and bench/results/): up to ``EXACT_LIMIT`` vectors an exact
+Engine choice (see the README's Search section and bench/results/): up to ``EXACT_LIMIT`` vectors an exact
 float32 matrix product is fast and perfectly accurate; above it the HNSW graph answers in about a
 millisecond where brute force over 1.5 M vectors takes ~100 ms.
 """
