@@ -162,8 +162,6 @@ def bench_batch(chat: VideoChat, size: int, rng, args, device) -> dict:
 
 def check_graph_path(device: torch.device) -> dict:
     """Tiny fp32 model on the device: batched CUDA-graph decoding == one-by-one reference decoding."""
-    from cogvlm_media.model.generation import generate_reference
-
     config = tiny(vocab_size=512, eos_token_id=(500,), bos_token_id=1, pad_token_id=0)
     model = random_model(config, device, torch.float32, seed=1)
     with torch.no_grad():

@@ -11,11 +11,10 @@ from pathlib import Path
 
 from typer.testing import CliRunner
 
-import mediagen
 from cogvlm_media.analysis import results as r
 from cogvlm_media.media.fingerprint import fingerprint
 from cogvlm_media.media.probe import probe
-from cogvlm_media.store.engine import get_engine, read_session, write_session
+from cogvlm_media.store.engine import read_session, write_session
 from cogvlm_media.store.writer import FileState, record_analysis
 
 SECONDS = 36

@@ -5,16 +5,11 @@ on its own): a small archive at 23.976, 25 (10:00:00:00 tag), 29.97 drop-frame (
 from __future__ import annotations
 
 import json
-import os
 import shutil
-import socket
-import subprocess
 import sys
-import time
 from fractions import Fraction
 from pathlib import Path
 
-import httpx
 
 TESTS = Path(__file__).resolve().parents[1]
 ROOT_DIR = TESTS.parent
@@ -22,6 +17,7 @@ if str(TESTS) not in sys.path:
     sys.path.insert(0, str(TESTS))
 
 import mediagen  # noqa: E402
+from serveproc import ServerProcess  # noqa: E402
 
 SECONDS = 20
 RATES = {  # key: (rate, timecode tag)
@@ -88,46 +84,11 @@ def server_env(home: str) -> dict[str, str]:
             "XDG_CONFIG_HOME": str(Path(home) / "xdg")}
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-class Server:
-    """``cogvlm-media serve`` on 127.0.0.1 as a subprocess; :meth:`stop` always ends it."""
+class Server(ServerProcess):
+    """``cogvlm-media serve`` on 127.0.0.1 over the plugin archive's home."""
 
     def __init__(self, home: str, log_path: Path) -> None:
-        self.port = free_port()
-        self.url = f"http://127.0.0.1:{self.port}"
-        self.log = open(log_path, "wb")
-        self.proc = subprocess.Popen([sys.executable, "-m", "cogvlm_media", "serve", "--host", "127.0.0.1",
-                                      "--port", str(self.port)], env={**os.environ, **server_env(home)},
-                                     stdout=self.log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
-
-    def wait_ready(self, timeout: float = 60.0) -> "Server":
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if self.proc.poll() is not None:
-                raise RuntimeError(f"the server exited with {self.proc.returncode}; see {self.log.name}")
-            try:
-                if httpx.get(f"{self.url}/api/v1/health", timeout=2.0).status_code == 200:
-                    return self
-            except httpx.HTTPError:
-                pass
-            time.sleep(0.2)
-        self.stop()
-        raise TimeoutError(f"the server did not answer within {timeout} s")
-
-    def stop(self) -> None:
-        if self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait(timeout=10)
-        self.log.close()
+        super().__init__(server_env(home), log_path)
 
 
 def describe(archive: dict, url: str) -> str:

@@ -7,7 +7,6 @@ and asset views go to $COGVLM_MEDIA_ARTIFACTS (default /tmp/cogvlm-media-artifac
 from __future__ import annotations
 
 import os
-import time
 from pathlib import Path
 
 import opentimelineio as otio
@@ -18,7 +17,8 @@ from selenium.webdriver.common.by import By
 from selenium.common.exceptions import StaleElementReferenceException
 from selenium.webdriver.common.keys import Keys
 from selenium.webdriver.support.ui import WebDriverWait
-from serverkit import ServerProcess, marker, raw_get
+from serveproc import ServerProcess
+from serverkit import marker, raw_get
 
 CHROMIUM, CHROMEDRIVER = "/usr/bin/chromium", "/usr/bin/chromedriver"
 ARTIFACTS = Path(os.environ.get("COGVLM_MEDIA_ARTIFACTS", "/tmp/cogvlm-media-artifacts"))
