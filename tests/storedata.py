@@ -1,6 +1,8 @@
-"""A small, fully known analysis result for store tests (SQLite and PostgreSQL)."""
+"""A small, fully known analysis result for store tests (SQLite and PostgreSQL), and a concurrent claimer."""
 
 from __future__ import annotations
+
+import threading
 
 from cogvlm_media.analysis import results as r
 from cogvlm_media.media.probe import MediaInfo
@@ -17,3 +19,23 @@ def analysis(tag: str = "") -> dict:
                         scenes=[r.Scene(0, 0.0, 10.0, "Hello" + tag, "summary" + tag, (0, 1))],
                         moments=[r.KeyMoment(1.0, "Hello world." + tag, "Hello world.", "speech")])
     return dict(shots=shots, transcript=transcript, windows=windows, analysis=result)
+
+
+def claim_concurrently(engine, workers: int = 4) -> list[int]:
+    """Run ids claimed by ``workers`` threads claiming until the queue is empty (one id per claim)."""
+    from cogvlm_media.store import jobs
+
+    claimed: list[int] = []
+    lock = threading.Lock()
+
+    def worker(n: int) -> None:
+        while (run := jobs.claim(engine, f"w{n}", 60)) is not None:
+            with lock:
+                claimed.append(run.id)
+
+    threads = [threading.Thread(target=worker, args=(n,)) for n in range(workers)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(60)
+    return claimed

@@ -7,7 +7,6 @@ import os
 import shutil
 import subprocess
 import tempfile
-import threading
 
 import pytest
 from sqlalchemy import inspect
@@ -18,7 +17,7 @@ from cogvlm_media.store.migrate import current_revision, head_revision
 from cogvlm_media.store.queries import asset_document, find_asset
 from cogvlm_media.store.writer import FileState, record_analysis
 
-from storedata import MEDIA, analysis  # noqa: E402  (tests/ is on sys.path, see conftest.py)
+from storedata import MEDIA, analysis, claim_concurrently  # noqa: E402  (tests/ is on sys.path, see conftest.py)
 
 
 def _pg_bin(name: str) -> str:
@@ -68,17 +67,5 @@ def test_migrations_writer_and_document_on_postgresql(pg_url, tmp_path):
 def test_claims_are_exclusive_on_postgresql(pg_url, tmp_path):
     engine = get_engine(pg_url)
     ids = [jobs.enqueue(engine, str(tmp_path / f"{i}.mp4"), size=i, mtime_ns=i, source="watch")[0] for i in range(8)]
-    claimed: list[int] = []
-    lock = threading.Lock()
-
-    def worker(n: int) -> None:
-        while (run := jobs.claim(engine, f"w{n}", 60)) is not None:
-            with lock:
-                claimed.append(run.id)
-
-    threads = [threading.Thread(target=worker, args=(n,)) for n in range(4)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(60)
+    claimed = claim_concurrently(engine)
     assert sorted(claimed) == sorted(ids)

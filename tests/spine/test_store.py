@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import threading
 
 import pytest
 from sqlalchemy import func, inspect, select, text
@@ -18,7 +17,7 @@ from cogvlm_media.store.migrate import current_revision, head_revision
 from cogvlm_media.store.queries import asset_document, find_asset
 from cogvlm_media.store.writer import FileState, record_analysis
 
-from storedata import MEDIA, analysis  # noqa: E402  (tests/ is on sys.path, see conftest.py)
+from storedata import MEDIA, analysis, claim_concurrently  # noqa: E402  (tests/ is on sys.path, see conftest.py)
 
 
 @pytest.fixture
@@ -94,19 +93,7 @@ def test_reanalysis_replaces_model_output_but_keeps_editor_markers(engine, tmp_p
 def test_claims_are_exclusive_across_threads(engine, tmp_path):
     for i in range(5):
         jobs.enqueue(engine, str(tmp_path / f"{i}.mp4"), size=i, mtime_ns=i, source="watch")
-    claimed: list[int] = []
-    lock = threading.Lock()
-
-    def worker(n: int) -> None:
-        while (run := jobs.claim(engine, f"w{n}", 60)) is not None:
-            with lock:
-                claimed.append(run.id)
-
-    threads = [threading.Thread(target=worker, args=(n,)) for n in range(4)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(30)
+    claimed = claim_concurrently(engine)
     assert sorted(claimed) == [1, 2, 3, 4, 5]
 
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 import socket
 import subprocess
 import sys
-import threading
 from datetime import timedelta
 
 import pytest
@@ -15,6 +14,7 @@ from cogvlm_media.store import jobs
 from cogvlm_media.store.engine import make_engine, read_session, write_session
 from cogvlm_media.store.migrate import upgrade
 from cogvlm_media.store.models import IngestRun
+from storedata import claim_concurrently  # tests/ is on sys.path (conftest.py)
 
 
 @pytest.fixture
@@ -81,20 +81,5 @@ def test_a_file_that_kills_its_worker_every_time_ends_quarantined(engine):
 
 def test_concurrent_claims_never_share_a_run(engine):
     jobs.enqueue_many(engine, [(f"/f{n}", 1, 1) for n in range(40)])
-    claimed: list[int] = []
-    lock = threading.Lock()
-
-    def worker(n: int) -> None:
-        while True:
-            run = jobs.claim(engine, f"w{n}", 60)
-            if run is None:
-                return
-            with lock:
-                claimed.append(run.id)
-
-    threads = [threading.Thread(target=worker, args=(n,)) for n in range(4)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(timeout=60)
+    claimed = claim_concurrently(engine)
     assert sorted(claimed) == sorted(set(claimed)) and len(claimed) == 40
