@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import shutil
 import subprocess
+import sys
+from pathlib import Path
 
 import watch_support as ws
 
@@ -14,8 +16,9 @@ def test_real_cli_ingests_a_dropped_clip_and_exits_when_idle(tmp_path, base_clip
     watched.mkdir()
     shutil.copy(base_clip, watched / "real.mp4")
     config = ws.write_config(tmp_path, analyser="embedded")
-    exe = shutil.which("cogvlm-media")
-    assert exe, "the package's console script is installed"
+    # the console script installed beside the interpreter running the tests (the venv need not be on PATH)
+    exe = Path(sys.executable).with_name("cogvlm-media")
+    assert exe.exists(), "the package's console script is installed"
     done = subprocess.run([exe, "watch", str(watched), "--exit-when-idle"], env=ws.cli_env(config),
                           capture_output=True, text=True, timeout=240)
     assert done.returncode == 0, done.stderr[-3000:]
