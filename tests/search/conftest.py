@@ -1,5 +1,6 @@
 """Search fixtures: MiniLM loaded once per session, and one archive with a real ingested clip,
-24 paraphrase targets and over a thousand distractor moments."""
+24 paraphrase targets and over a thousand distractor moments, built through the public ingest
+and import-markers paths."""
 
 from __future__ import annotations
 
@@ -30,40 +31,57 @@ def embedder():
 class Archive:
     settings: Settings
     engine: object
-    targets: dict[str, tuple[int, float]]  # query -> (asset id, time of the captioned window)
+    targets: dict[str, tuple[int, float]]  # query -> (asset id, time of the imported caption marker)
     speech_asset: int
     distractors: int
+    reels: list[int]
+    verified: tuple[int, float]  # the editor's marker for VERIFIED_QUERY: (asset id, time)
 
 
 def make_settings(home: Path) -> Settings:
     return Settings(home=home)
 
 
+REELS = 4
+FPS = 24  # the lowest rate SMPTE timecodes (and so search hits) support; whole seconds are exact frames
+SPACING = 6.0  # seconds between moments: more than hybrid.COLLAPSE_SECONDS, so none collapse into another
+FIRST = 3.0
+
+
 @pytest.fixture(scope="session")
 def archive(tmp_path_factory, speech_clip, embedder) -> Archive:
-    from cogvlm_media.cli.ingest import ingest_files
-
+    """Everything through the public paths: the speech clip and four silent reels ingested with
+    ``ingest_files``, then the reels' moments (1,100 distractor captions and 24 paraphrase targets, the
+    captions a vision model would write) brought in from marker lists with ``import-markers``."""
     home = tmp_path_factory.mktemp("search-archive")
     settings = make_settings(home)
     engine = get_engine(settings.db_url)
-    # a real clip through the public ingest path (shots, speech, embedded analyser, asset_changed)
-    outcomes = ingest_files(settings, engine, [str(speech_clip.path)], show_progress=False)
-    assert outcomes[0].status == "done", outcomes[0].error
-    speech_asset = outcomes[0].asset_id
-
     captions = searchkit.distractor_captions(1100)
-    targets: dict[str, tuple[int, float]] = {}
-    per_asset = 25
     paraphrases = list(searchkit.PARAPHRASES)
-    for n in range(0, len(captions), per_asset):
-        chunk = captions[n:n + per_asset]
-        slot = None
-        if paraphrases:  # one target caption hidden among each asset's distractors
-            query, caption = paraphrases.pop()
-            slot = (n // per_asset * 7) % len(chunk)
-            chunk = chunk[:slot] + [caption] + chunk[slot:]
-        asset_id = searchkit.add_asset(engine, settings, f"reel_{n // per_asset:03d}.mov", captions=chunk)
-        if slot is not None:
-            targets[query] = (asset_id, slot * searchkit.WINDOW)
-    assert not paraphrases
-    return Archive(settings, engine, targets, speech_asset, len(captions))
+    per_reel = (len(captions) + len(paraphrases)) // REELS
+    seconds = FIRST + SPACING * per_reel + 10
+    media = home / "media"
+    media.mkdir()
+    reel_paths = [searchkit.render_reel(media / f"reel_{i:03d}.mov", i, seconds, FPS) for i in range(REELS)]
+    speech_asset, *reels = searchkit.ingest(settings, engine, speech_clip.path, *reel_paths)
+
+    targets: dict[str, tuple[int, float]] = {}
+    per_target = len(paraphrases) // REELS
+    for i, asset_id in enumerate(reels):
+        chunk: list[tuple[str | None, str]] = [(None, c) for c in captions[i::REELS]]
+        for j in range(per_target):  # targets hidden among each reel's distractors, at spread positions
+            chunk.insert(5 + 7 * i + j * (per_reel // per_target), paraphrases.pop())
+        markers = []
+        for k, (query, caption) in enumerate(chunk):
+            time = FIRST + SPACING * k
+            markers.append(searchkit.caption_marker(time, caption))
+            if query:
+                targets[query] = (asset_id, time)
+        searchkit.import_markers(settings, home, asset_id, searchkit.marker_list(asset_id, FPS, markers))
+    assert not paraphrases and len(targets) == len(searchkit.PARAPHRASES)
+    # the editor's marker, at a free slot past the last moment of the second reel
+    verified_time = FIRST + SPACING * (per_reel + 1)
+    name, note = searchkit.VERIFIED_MARKER
+    searchkit.import_markers(settings, home, reels[1], searchkit.marker_list(
+        reels[1], FPS, [searchkit.caption_marker(verified_time, name, note)]), "--no-delete")
+    return Archive(settings, engine, targets, speech_asset, len(captions), reels, (reels[1], verified_time))

@@ -1,19 +1,95 @@
-"""Building search test archives through the store's one-transaction writer (the path ingest uses)
-followed by the ``asset_changed`` event ingest and marker import emit."""
+"""Building search test archives.
+
+The shared archive (conftest.py) comes through the public paths only: clips rendered with mediagen and
+ingested with ``ingest_files``, and the captions a vision model would write carried in marker lists
+(the JSON the exporter writes) brought in with ``cogvlm-media import-markers``. ``add_asset`` writes
+rows straight through the store's one-transaction writer (the path ingest uses) for the tests that need
+direct control of the database (test_sync.py says why).
+"""
 
 from __future__ import annotations
 
 import hashlib
+import json
 import random
+from pathlib import Path
+
+from typer.testing import CliRunner
 
 from cogvlm_media import hooks
 from cogvlm_media.analysis import results as r
+from cogvlm_media.cli.app import app
 from cogvlm_media.media.probe import MediaInfo
-from cogvlm_media.store import models as m
 from cogvlm_media.store.engine import write_session
 from cogvlm_media.store.writer import FileState, record_analysis
 
+import mediagen
+
 WINDOW = 24.0
+
+
+# --- the public paths -----------------------------------------------------------------------------
+
+def cli(settings, *args):
+    """Run the real command line against ``settings``' home and database."""
+    env = {"COGVLM_MEDIA_HOME": str(settings.home), "COGVLM_MEDIA_DB": settings.db_url, "COGVLM_MEDIA_CONFIG": ""}
+    return CliRunner().invoke(app, [str(a) for a in args], env=env, catch_exceptions=False)
+
+
+def ingest(settings, engine, *paths) -> list[int]:
+    """``ingest_files``, the public ingest path (shots, speech, the embedded analyser, asset_changed)."""
+    from cogvlm_media.cli.ingest import ingest_files
+
+    outcomes = ingest_files(settings, engine, [str(p) for p in paths], show_progress=False)
+    for o in outcomes:
+        assert o.status == "done", (o.path, o.status, o.error)
+    return [o.asset_id for o in outcomes]
+
+
+# Still sources only (the shot detector's candidate pass then skips almost every window), two shots a clip;
+# colours sit in the middle of the detector's histogram bins so their light noise flips no bin.
+REEL_SOURCES = [("smptebars", "colour:0x3050b0"), ("smptehdbars", "colour:0xb05030"),
+                ("rgbtestsrc", "colour:0x50b030"), ("colour:0x909090", "smptebars"),
+                ("colour:0xb0b050", "rgbtestsrc"), ("smptehdbars", "colour:0x305050")]
+
+
+# An editor's verified marker that competes with the speech clip's own model output: its transcript and
+# speech marker hold "... sitting on the kitchen table." (mediagen.SPEECH; the recogniser may mishear
+# the first words, "kitchen table" it gets right, as test_archive relies on).
+VERIFIED_QUERY = "sitting on the kitchen table"
+VERIFIED_MARKER = ("A fruit bowl on the kitchen counter", "checked by the editor")
+
+
+def render_reel(path: Path, index: int, seconds: float, fps: int = 2) -> Path:
+    """A silent 64x48 clip of two still shots, distinct per ``index`` (so its fingerprint differs)."""
+    first, second = REEL_SOURCES[index % len(REEL_SOURCES)]
+    half = int(seconds * fps) // 2
+    return mediagen.render(path, [mediagen.Segment(first, half), mediagen.Segment(second, half + index)],
+                           fps=str(fps), size="64x48").path
+
+
+def marker_list(asset_id: int, fps: int, markers: list[dict]) -> dict:
+    """A marker list in the exporter's JSON format (cogvlm_media/export/lists.py). Markers without ids
+    are new to the archive: import stores them as editor-verified."""
+    return {"format": "cogvlm-media-markers", "schema_version": 1,
+            "assets": [{"id": asset_id, "fps": {"num": fps, "den": 1}, "markers": markers}]}
+
+
+def caption_marker(seconds: float, caption: str, note: str = "", kind: str = "moment") -> dict:
+    """A moment as a vision model would describe it: the caption is the marker's name."""
+    return {"seconds": seconds, "name": caption, "note": note, "kind": kind, "duration_frames": 0}
+
+
+def import_markers(settings, folder: Path, asset_id: int, doc: dict, *options) -> str:
+    """``cogvlm-media import-markers FILE --asset ID``; returns its summary line."""
+    path = Path(folder) / f"markers-{asset_id}-{random.getrandbits(32):08x}.json"
+    path.write_text(json.dumps(doc, indent=2), encoding="utf-8")
+    out = cli(settings, "import-markers", path, "--asset", asset_id, *options)
+    assert out.exit_code == 0, out.output
+    return out.stdout
+
+
+# --- direct database control ------------------------------------------------------------------------
 
 
 def media(name: str, duration: float) -> MediaInfo:
@@ -46,20 +122,6 @@ def add_asset(engine, settings, name: str, captions: list[str] = (), moments: li
     if emit:
         hooks.emit("asset_changed", engine, settings, asset_id=asset_id)
     return asset_id
-
-
-def add_verified_marker(engine, settings, asset_id: int, time: float, name: str, note: str = "",
-                        emit: bool = True) -> int:
-    """What an editor's round trip (marker import) stores: a verified marker from the editor."""
-    with write_session(engine) as session:
-        mk = m.Marker(asset_id=asset_id, time=time, duration=0.0, name=name, note=note, kind="editor",
-                      colour="RED", source="editor", verified=True)
-        session.add(mk)
-        session.flush()
-        marker_id = mk.id
-    if emit:
-        hooks.emit("asset_changed", engine, settings, asset_id=asset_id)
-    return marker_id
 
 
 # Captions a vision model might write for unrelated footage.

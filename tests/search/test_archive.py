@@ -11,12 +11,34 @@ from cogvlm_media.search.backend import Filters, open_backend
 from cogvlm_media.search.query import search
 
 import mediagen
+import searchkit
 
 
 def cli(archive, *args):
     env = {"COGVLM_MEDIA_HOME": str(archive.settings.home), "COGVLM_MEDIA_DB": archive.settings.db_url,
            "COGVLM_MEDIA_CONFIG": ""}
     return CliRunner().invoke(app, list(args), env=env, catch_exceptions=False)
+
+
+def test_verified_markers_rank_above_model_output_and_near_hits_collapse(archive):
+    """The editor's imported marker (a reel, verified) outranks the speech clip's own model output, which
+    matches the query better; that model output (transcript segment and speech marker, the same
+    sentence at the same time) collapses into one hit."""
+    backend = open_backend(archive.settings, archive.engine)
+    hits = search(backend, archive.engine, searchkit.VERIFIED_QUERY, limit=10).hits
+    assert hits[0].verified
+    at = {(h.asset_id, h.time): i for i, h in enumerate(hits)}
+    assert archive.verified in at, [(h.asset_id, h.time, h.text) for h in hits]
+    top = hits[at[archive.verified]]
+    assert top.source == "marker" and top.kind == "moment" and "checked by the editor" in top.text
+    model = next(h for h in hits if h.asset_id == archive.speech_asset)
+    assert hits.index(top) < hits.index(model)
+    assert not model.verified and "kitchen table" in model.text.lower()
+    # a better match on both counts: it won on its own terms, the editor's marker by being verified
+    assert model.lexical_score > top.lexical_score and model.semantic_score > top.semantic_score
+    sources = {model.source, *(c["source"] for c in model.collapsed)}
+    assert {"segment", "marker"} <= sources and len([h for h in hits if h.asset_id == archive.speech_asset
+                                                      and abs(h.time - model.time) <= 5]) == 1
 
 
 def test_transcript_words_found_with_their_times(archive):
@@ -34,7 +56,11 @@ def test_transcript_words_found_with_their_times(archive):
 def test_stemming_finds_other_word_forms(archive):
     backend = open_backend(archive.settings, archive.engine)
     hits = search(backend, archive.engine, "kitchens tables", limit=3, mode="lexical").hits
-    assert hits and hits[0].asset_id == archive.speech_asset
+    # editor-verified markers that say "table" may rank first (the verified boost); the best lexical
+    # match, both stems of the query, is the speech clip's "kitchen table"
+    best = max(hits, key=lambda h: h.lexical_score)
+    assert best.asset_id == archive.speech_asset and "kitchen table" in best.text.lower()
+    assert not best.verified and best.kind in ("transcript", "speech")
 
 
 def test_filters_by_asset_and_kind(archive):
@@ -42,8 +68,11 @@ def test_filters_by_asset_and_kind(archive):
     some_asset, _t = next(iter(archive.targets.values()))
     only = search(backend, archive.engine, "a person at work", limit=20, filters=Filters(asset_ids=(some_asset,))).hits
     assert only and {h.asset_id for h in only} == {some_asset}
-    captions = search(backend, archive.engine, "kitchen table", limit=20, filters=Filters(kinds=("caption",))).hits
-    assert captions and {h.kind for h in captions} == {"caption"}
+    moments = search(backend, archive.engine, "kitchen table", limit=20, filters=Filters(kinds=("moment",))).hits
+    assert moments and {h.kind for h in moments} == {"moment"}
+    assert archive.speech_asset not in {h.asset_id for h in moments}  # its markers are scenes and speech
+    scenes = search(backend, archive.engine, "kitchen table", limit=20, filters=Filters(kinds=("scene",))).hits
+    assert scenes and {h.kind for h in scenes} == {"scene"} and scenes[0].asset_id == archive.speech_asset
     speech = search(backend, archive.engine, "kitchen table", limit=20,
                     filters=Filters(kinds=("transcript", "speech"))).hits
     assert speech and {h.kind for h in speech} <= {"transcript", "speech"}

@@ -1,4 +1,5 @@
-"""Plain-language queries find the moment a vision model described in other words."""
+"""Plain-language queries find the moment a vision model described in other words (its caption
+imported as a marker, see conftest.py)."""
 
 from __future__ import annotations
 
@@ -12,7 +13,8 @@ def reciprocal_ranks(archive, mode: str, limit: int = 10) -> dict[str, float]:
     for query, (asset_id, time) in archive.targets.items():
         hits = search(backend, archive.engine, query, limit=limit, mode=mode).hits
         rank = next((i for i, h in enumerate(hits, 1)
-                     if h.asset_id == asset_id and abs(h.time - time) < 1e-6 and h.kind == "caption"), None)
+                     if h.asset_id == asset_id and abs(h.time - time) < 1e-6 and h.source == "marker"
+                     and h.kind == "moment"), None)
         out[query] = 1.0 / rank if rank else 0.0
     return out
 

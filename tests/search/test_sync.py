@@ -1,4 +1,11 @@
-"""The indexes follow the database: updates, deletes, crashes between the two, the lock."""
+"""The indexes follow the database: updates, deletes, crashes between the two, the lock.
+
+These tests need direct control of the database, so they write rows with ``searchkit.add_asset`` (the
+store's one-transaction writer that ingest uses, then the ``asset_changed`` event, or none): window
+captions only a configured vision model would produce, a re-analysis that replaces an asset's rows, an
+event that never fires, a crash between the database commit and the index, an asset deleted outright.
+The shared archive (conftest.py) and the ranking of verified markers (test_archive.py) go through the
+public ingest and import-markers paths, and the last test here brings its marker in with import-markers."""
 
 from __future__ import annotations
 
@@ -65,22 +72,6 @@ def test_superseded_markers_leave_the_index(home):
         mk.superseded = True
     sync.on_asset_changed(engine, settings, asset_id=a)
     assert not find(settings, engine, "goalkeeper", mode="lexical")
-
-
-def test_verified_markers_rank_above_model_output_and_near_hits_collapse(home):
-    settings, engine = home
-    a = searchkit.add_asset(engine, settings, "gate.mov",
-                            captions=["A woman opens the wooden gate of the garden.", "Empty street at night."],
-                            moments=[(1.5, "Woman opens the garden gate")])
-    b = searchkit.add_asset(engine, settings, "gate2.mov", captions=["A woman opens the garden gate slowly."])
-    marker = searchkit.add_verified_marker(engine, settings, b, 40.0, "Gardener opens the gate",
-                                           "checked by the editor")
-    hits = find(settings, engine, "woman opening the garden gate")
-    assert hits[0].verified and hits[0].id == marker and hits[0].kind == "editor"
-    # the caption at 0 s and the moment at 1.5 s in gate.mov collapse into one hit
-    in_a = [h for h in hits if h.asset_id == a and h.time < 5]
-    assert len(in_a) == 1 and len(in_a[0].collapsed) == 1
-    assert {in_a[0].source, in_a[0].collapsed[0]["source"]} == {"window", "marker"}
 
 
 def test_missed_event_is_caught_up_on_start(home, monkeypatch):
