@@ -9,7 +9,8 @@ from dataclasses import dataclass
 
 from cogvlm_media.export import adapters, chapters, lists, resolve_edl
 from cogvlm_media.export.collisions import resolve_plan
-from cogvlm_media.export.timeline import Placement, Plan
+from cogvlm_media.export.timeline import ExportError, Placement, Plan
+from cogvlm_media.media.timecode import is_smpte_rate
 
 
 @dataclass(frozen=True)
@@ -21,6 +22,7 @@ class Format:
     chapter_writer: Callable[[Placement], tuple[str, list[str]]] | None = None  # one asset
     resolve_imports: bool = False
     carries_ids: bool = False
+    smpte_only: bool = False  # the format (or its OpenTimelineIO adapter) knows only SMPTE frame rates
 
 
 def _chapters(fn) -> Callable[[Placement], tuple[str, list[str]]]:
@@ -36,9 +38,9 @@ FORMATS: dict[str, Format] = {f.name: f for f in (
     Format("otio", ".otio", "OpenTimelineIO timeline", adapters.write_otio, resolve_imports=True, carries_ids=True),
     Format("edl-resolve", ".edl", "DaVinci Resolve timeline-marker EDL", resolve_edl.write,
            resolve_imports=True, carries_ids=True),
-    Format("edl", ".edl", "CMX 3600 EDL with * LOC: locators (Avid)", adapters.write_edl),
+    Format("edl", ".edl", "CMX 3600 EDL with * LOC: locators (Avid)", adapters.write_edl, smpte_only=True),
     Format("fcp7xml", ".xml", "FCP 7 XML (xmeml) for Premiere Pro", adapters.write_fcp7xml,
-           resolve_imports=True, carries_ids=True),
+           resolve_imports=True, carries_ids=True, smpte_only=True),
     Format("fcpxml", ".fcpxml", "FCPXML for Final Cut Pro and Resolve", adapters.write_fcpxml,
            resolve_imports=True, carries_ids=True),
     Format("ffmetadata", ".ffmetadata.txt", "FFmpeg metadata chapters", chapter_writer=_chapters(chapters.ffmetadata)),
@@ -53,6 +55,9 @@ FORMATS: dict[str, Format] = {f.name: f for f in (
 
 def render(fmt: Format, p: Plan, collisions: str = "nudge") -> list[tuple[int | None, str, list[str]]]:
     """[(asset id or None for a whole-timeline file, text, notes)]."""
+    if fmt.smpte_only and not is_smpte_rate(p.rate):
+        raise ExportError(f"{fmt.name} needs a SMPTE frame rate (23.976, 24, 25, 29.97, 30, 48, 50, 59.94, 60); "
+                          f"this timeline runs at {float(p.rate):g} fps: export otio, fcpxml, edl-resolve, json or csv")
     if fmt.resolve_imports:
         p = resolve_plan(p, collisions)
     if fmt.write is not None:

@@ -13,9 +13,9 @@ import re
 from dataclasses import dataclass
 from fractions import Fraction
 
-from opentimelineio import opentime
 
 from cogvlm_media.export.timeline import Plan, otio_colour_from_resolve, resolve_colour, tagged
+from cogvlm_media.media.timecode import parse_timecode
 
 EVENT_RE = re.compile(r"^(\d{3,})\s+(\S+)\s+(\S+)\s+(\S+)\s+"
                       r"(\d\d:\d\d:\d\d[:;]\d\d)\s+(\d\d:\d\d:\d\d[:;]\d\d)\s+"
@@ -33,7 +33,6 @@ def _clean_note(text: str) -> list[str]:
 
 
 def write(p: Plan) -> str:
-    rate = float(p.rate)
     fcm = "DROP FRAME" if p.record_drop else "NON-DROP FRAME"
     lines = [f"TITLE: {_clean_name(p.name)}", f"FCM: {fcm}", ""]
     number = 0
@@ -41,8 +40,7 @@ def write(p: Plan) -> str:
         for mk in clip.marks:
             number += 1
             frame = p.record_start + clip.record_offset + mk.frame
-            tc_in = opentime.to_timecode(opentime.RationalTime(frame, rate), rate, drop_frame=p.record_drop)
-            tc_out = opentime.to_timecode(opentime.RationalTime(frame + 1, rate), rate, drop_frame=p.record_drop)
+            tc_in, tc_out = p.label(frame), p.label(frame + 1)
             lines.append(f"{number:03d}  001      V     C        {tc_in} {tc_out} {tc_in} {tc_out}  ")
             note = _clean_note(tagged(mk.note, mk.ids))
             tail = f"|C:ResolveColor{resolve_colour(mk.colour)} |M:{_clean_name(mk.name)} |D:{max(mk.frames, 1)}"
@@ -78,7 +76,7 @@ def read(text: str, rate: Fraction) -> list[ResolveMarker]:
             pending.append(line.strip())
             continue
         pending.append(line[:tail.start()].strip())
-        frame = int(round(opentime.from_timecode(event, float(rate)).value))
+        frame = parse_timecode(event, rate)
         out.append(ResolveMarker(record_frame=frame, frames=int(tail.group(3)),
                                  colour=otio_colour_from_resolve(tail.group(1)), name=tail.group(2).strip(),
                                  note="\n".join(p for p in pending if p)))

@@ -18,6 +18,7 @@ import opentimelineio as otio
 from opentimelineio import opentime
 
 from cogvlm_media.media.timecode import is_drop_frame_rate, parse_timecode
+from cogvlm_media.media.timecode import label as timecode_label
 from cogvlm_media.store import models as m
 from cogvlm_media.store.queries import live_markers
 
@@ -121,9 +122,7 @@ class Plan:
     notes: list[str] = field(default_factory=list)  # what collision handling changed, for the user
 
     def label(self, frame: int, drop: bool | None = None) -> str:
-        rate = float(self.rate)
-        return opentime.to_timecode(opentime.RationalTime(frame, rate), rate,
-                                    drop_frame=self.record_drop if drop is None else drop)
+        return timecode_label(frame, self.rate, self.record_drop if drop is None else drop)
 
 
 def check_timecode(text: str, rate: Fraction) -> int:

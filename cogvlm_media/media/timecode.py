@@ -6,6 +6,7 @@ Drop-frame labels (29.97, 59.94) are written with ``;`` before the frames.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from fractions import Fraction
 
@@ -49,8 +50,38 @@ class Clock:
         return self.label(self.start_frame + self.frame(seconds))
 
     def label(self, frame: int) -> str:
-        rt = otime.RationalTime(frame, float(self.rate))
-        return otime.to_timecode(rt, float(self.rate), drop_frame=self.drop_frame)
+        return label(frame, self.rate, self.drop_frame)
+
+
+def is_smpte_rate(rate: Fraction) -> bool:
+    """Whether SMPTE timecode (and so CMX 3600 EDL or FCP 7 XML) can express this frame rate."""
+    try:
+        otime.to_timecode(otime.RationalTime(0, float(rate)), float(rate))
+    except ValueError:
+        return False
+    return True
+
+
+def nominal_rate(rate: Fraction) -> int:
+    """Frame labels per second: 24 at 23.976, 30 at 29.97, 15 at 15, 13 at 12.5."""
+    return math.ceil(rate - Fraction(1, 1000))
+
+
+def label(frame: int, rate: Fraction, drop_frame: bool = False) -> str:
+    """The timecode label of ``frame`` (counted from 00:00:00:00) at ``rate``.
+
+    SMPTE rates go through OpenTimelineIO; other rates (15, 12, 10, 120 fps screen and phone
+    recordings) get non-drop labels counting ``nominal_rate`` frames per second, as NLEs show them.
+    """
+    try:
+        return otime.to_timecode(otime.RationalTime(frame, float(rate)), float(rate), drop_frame=drop_frame)
+    except ValueError:
+        if drop_frame:
+            raise
+    per_second = nominal_rate(rate)
+    sign, frame = ("-", -frame) if frame < 0 else ("", frame)
+    seconds, ff = divmod(frame, per_second)
+    return f"{sign}{seconds // 3600:02d}:{seconds // 60 % 60:02d}:{seconds % 60:02d}:{ff:02d}"
 
 
 def parse_timecode(text: str, rate: Fraction) -> int:
@@ -58,6 +89,11 @@ def parse_timecode(text: str, rate: Fraction) -> int:
     try:
         return int(round(otime.from_timecode(text.strip(), float(rate)).value))
     except (ValueError, TypeError) as exc:
+        parts = text.strip().split(":")
+        if len(parts) == 4 and all(p.isdigit() for p in parts):
+            hh, mm, ss, ff = (int(p) for p in parts)
+            if mm < 60 and ss < 60 and ff < nominal_rate(rate):
+                return ((hh * 60 + mm) * 60 + ss) * nominal_rate(rate) + ff
         raise ValueError(f"not a timecode: {text!r}") from exc
 
 
