@@ -14,6 +14,7 @@ from __future__ import annotations
 import logging
 import queue
 import threading
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from importlib import import_module
@@ -45,6 +46,7 @@ class _Background:
         self.queue: queue.Queue = queue.Queue()
         self.pending: set[tuple] = set()
         self.lock = threading.Lock()
+        self.deadline: float | None = None  # set on close: pending events after it are dropped
         self.thread = threading.Thread(target=self._run, name="hooks", daemon=True)
         self.thread.start()
 
@@ -61,11 +63,16 @@ class _Background:
             key, event, engine, settings, payload = item
             with self.lock:
                 self.pending.discard(key)
+            if self.deadline is not None and time.monotonic() > self.deadline:
+                continue  # derived data: the search index catches up from the database later
             _dispatch(event, engine, settings, payload)
 
-    def close(self, timeout: float) -> None:
+    def close(self, drain_seconds: float) -> None:
+        """Run pending events for up to ``drain_seconds``, drop the rest, and always wait for the one in
+        flight: a thread left inside native code (torch) when the interpreter exits aborts the process."""
+        self.deadline = time.monotonic() + drain_seconds
         self.queue.put(None)
-        self.thread.join(timeout)
+        self.thread.join()
 
 
 _background: _Background | None = None

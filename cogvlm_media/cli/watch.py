@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import sys
 from dataclasses import replace
 from pathlib import Path
 from typing import Optional
@@ -72,7 +73,15 @@ def register(app: typer.Typer) -> None:
                 roots.append(path)
         options = WatchOptions(roots=roots, poll=poll, workers=workers or settings.watch.workers,
                                exit_when_idle=exit_when_idle, scan_only=scan_only, probe=not no_probe)
-        code = Daemon(st.engine, settings, options, console=err_console).run()
+        daemon = Daemon(st.engine, settings, options, console=err_console)
+        code = daemon.run()
+        if daemon.abandoned_workers:
+            # a released job's thread is still in native code (torch, CTranslate2): its run is back in
+            # the queue, so leave at once instead of tearing the interpreter down around it
+            sys.stdout.flush()
+            sys.stderr.flush()
+            st.engine.dispose()
+            os._exit(code)
         raise typer.Exit(code)
 
     @app.command()

@@ -301,6 +301,12 @@ class Daemon:
                 self.note("idle: exiting")
                 break
 
+    @property
+    def abandoned_workers(self) -> bool:
+        """Worker threads still inside a released job after shutdown (they must not outlive the process
+        through interpreter teardown, where native libraries abort on running threads)."""
+        return any(t.is_alive() for t in self._threads)
+
     def _shutdown(self) -> None:
         self.stopping.set()
         with self._wake:

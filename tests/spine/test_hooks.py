@@ -45,3 +45,12 @@ def test_background_coalesces_and_drains(listener):
     ids = [asset for _name, asset in listener]
     assert {"hooks"} == {name for name, _ in listener}
     assert ids.count(8) == 1 and 1 <= ids.count(7) <= 2  # repeats of a pending event are coalesced
+
+
+def test_closing_drops_late_events_but_waits_for_the_one_in_flight(listener):
+    with hooks.background(drain_seconds=0.0):
+        for asset in (1, 2, 3):
+            hooks.emit("test_event", None, None, asset_id=asset)
+        time.sleep(0.01)  # the first listener call is under way
+    # the call in flight completed before the block ended; the queued ones were dropped
+    assert [asset for _name, asset in listener] == [1]
