@@ -220,7 +220,7 @@ def shots_from_boundaries(bounds: list[tuple[int, str, float]], times: np.ndarra
 
 def detect_shots_with_stats(path: str | os.PathLike[str], media: MediaInfo, settings: Settings,
                             frames: np.ndarray | None = None, progress: Progress | None = None,
-                            full: bool = False) -> tuple[list[Shot], ShotStats]:
+                            full: bool = False, times: np.ndarray | None = None) -> tuple[list[Shot], ShotStats]:
     """Like :func:`detect_shots`, also returning what the candidate pass saved.
     ``full=True`` runs the network on every window (the reference the gated run must equal)."""
     if frames is None:
@@ -249,7 +249,9 @@ def detect_shots_with_stats(path: str | os.PathLike[str], media: MediaInfo, sett
     run = windows_total if wanted is None else len(wanted)
     net_frames = sum(min(n, (j + 1) * STEP) - j * STEP for j in (range(windows_total) if wanted is None else wanted))
     fps = Fraction(media.fps_num, media.fps_den)
-    times = frame_times(path, n, fps, media.variable_frame_rate)
+    if times is None or len(times) < n:  # the pipeline passes decord's times, which the windows use too
+        times = frame_times(path, n, fps, media.variable_frame_rate)
+    times = np.asarray(times[:n], dtype=np.float64)
     end_time = float(times[-1] + 1 / fps) if media.variable_frame_rate else float(n / fps)
     shots = shots_from_boundaries(boundaries(single, many, settings.analysis.shot_threshold), times, end_time)
     if progress:
@@ -259,10 +261,13 @@ def detect_shots_with_stats(path: str | os.PathLike[str], media: MediaInfo, sett
 
 
 def detect_shots(path: str | os.PathLike[str], media: MediaInfo, settings: Settings,
-                 frames: np.ndarray | None = None, progress: Progress | None = None) -> list[Shot]:
+                 frames: np.ndarray | None = None, progress: Progress | None = None,
+                 times: np.ndarray | None = None) -> list[Shot]:
     """Shots covering the whole file, contiguous, in order.
 
     ``frames``: the file's frames already decoded at 48x27 (``media.decode.decode_small``), so a
-    pipeline that decodes once can share them; decoded here when None.
+    pipeline that decodes once can share them; decoded here when None. ``times``: every frame's start
+    time (the ingest pipeline passes decord's, so shots and windows agree on variable-rate files);
+    taken from the frame rate, or ffprobe's packet times for variable-rate files, when None.
     """
-    return detect_shots_with_stats(path, media, settings, frames, progress)[0]
+    return detect_shots_with_stats(path, media, settings, frames, progress, times=times)[0]

@@ -66,7 +66,7 @@ def analyse_file(path: str, settings: Settings, media: MediaInfo | None = None,
     with ThreadPoolExecutor(max_workers=1, thread_name_prefix="speech") as pool:
         speech = pool.submit(transcribe, path, media, settings, progress=_report(on_stage, "speech")) \
             if media.has_audio else None
-        shots = detect_shots(path, media, settings, progress=_report(on_stage, "shots"))
+        shots = detect_shots(path, media, settings, progress=_report(on_stage, "shots"), times=times)
         transcript = speech.result() if speech else None
     if not media.has_audio:
         _report(on_stage, "speech")(1, 1)

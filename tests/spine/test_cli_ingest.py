@@ -149,3 +149,19 @@ def test_odd_names(home, silent_clip, bad_inputs, tmp_path):
     assert f"error: {bad}: not a readable media file" in result.stderr.replace("\n", "")
     doc = json.loads(cli("show", str(odd), "--json").stdout)
     assert doc["asset"]["paths"] == [str(odd)]
+
+
+def test_variable_frame_rate_shots_and_windows_share_one_clock(home, tmp_path):
+    import mediagen
+    from cogvlm_media.media.frames import frame_times
+
+    clip = mediagen.vfr_clip(tmp_path / "vfr.mp4")
+    assert cli("ingest", "-q", str(clip)).exit_code == 0
+    doc = json.loads(cli("show", str(clip), "--json").stdout)
+    assert doc["asset"]["variable_frame_rate"] is True
+    times = frame_times(clip)
+    for shot in doc["shots"]:
+        assert shot["start"] == pytest.approx(times[shot["start_frame"]], abs=1e-6)
+    for w in doc["windows"]:
+        assert w["start"] == pytest.approx(times[w["first_frame"]], abs=1e-6)
+        assert w["frame_times"] == pytest.approx([times[i] for i in w["frame_indices"]], abs=1e-6)
