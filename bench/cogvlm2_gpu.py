@@ -42,7 +42,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from cogvlm_media.model.config import CogVLMVideoConfig, tiny  # noqa: E402
 from cogvlm_media.model.engine import Request, VideoChat  # noqa: E402
 from cogvlm_media.model.inputs import collate  # noqa: E402
-from cogvlm_media.model.loading import build_empty  # noqa: E402
+from cogvlm_media.model.loading import build_empty, init_random  # noqa: E402
 
 FRAMES = 24
 QUESTION = "Please describe the video in detail."
@@ -63,16 +63,7 @@ class SyntheticTokenizer:
 
 
 def random_model(config: CogVLMVideoConfig, device: torch.device, dtype: torch.dtype, seed: int = 0):
-    torch.manual_seed(seed)
-    model = build_empty(config).to(dtype=dtype).to_empty(device=device)
-    with torch.no_grad():
-        for name, p in model.named_parameters():
-            if name.endswith("bias"):
-                p.zero_()
-            elif "norm" in name.rsplit(".", 2)[-2] and p.ndim == 1:
-                p.fill_(1.0)
-            else:
-                p.normal_(0.0, 0.02)
+    model = init_random(build_empty(config).to(dtype=dtype).to_empty(device=device), seed=seed, std=0.02)
     model.reset_rotary(device)
     return model.eval().requires_grad_(False)
 

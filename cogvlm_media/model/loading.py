@@ -200,13 +200,15 @@ def load_tokenizer(folder: str | Path):
 
 @torch.no_grad()
 def init_random(model: nn.Module, seed: int = 0, std: float = 0.05) -> nn.Module:
-    """Random weights (tests, benchmarks): normal(0, std) matrices, unit norms, zero biases."""
-    gen = torch.Generator(device="cpu").manual_seed(seed)
+    """Random weights (tests, benchmarks): normal(0, std) matrices, unit norms, zero biases, drawn on the
+    parameters' own device (a true-size model on a GPU initialises there, not through host memory)."""
+    generators: dict[torch.device, torch.Generator] = {}
     for name, p in model.named_parameters():
         if name.endswith("bias"):
             p.zero_()
         elif "norm" in name.rsplit(".", 2)[-2] and p.ndim == 1:
             p.fill_(1.0)
         else:
-            p.copy_((torch.randn(p.shape, generator=gen) * std).to(p.dtype))
+            gen = generators.setdefault(p.device, torch.Generator(device=p.device).manual_seed(seed))
+            p.normal_(0.0, std, generator=gen)
     return model
