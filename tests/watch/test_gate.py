@@ -117,3 +117,16 @@ def test_network_mounts_from_the_mount_table():
     assert is_network("/media/smb", table) and is_network("/home/u/remote/x", table)
     assert not is_network("/home/u/footage", table) and not is_network("/mnt/nasty", table)
     assert mount_table()  # the real table parses
+
+
+def test_the_cheap_stage_doubles_keep_the_real_signatures():
+    """The subprocess tests swap shots/speech for cheap doubles; a signature drift must fail here."""
+    import inspect
+
+    import watch_plugins
+
+    from cogvlm_media.analysis import shots, speech
+
+    for real, double in ((shots.detect_shots, watch_plugins.detect_shots),
+                         (speech.transcribe, watch_plugins.transcribe)):
+        assert list(inspect.signature(real).parameters) == list(inspect.signature(double).parameters)

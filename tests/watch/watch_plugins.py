@@ -46,14 +46,16 @@ def _log(what: str, path: str) -> None:
             fh.write(f"{what} {path}\n")
 
 
-def detect_shots(path, media, settings, progress=None):
+def detect_shots(path, media, settings, frames=None, progress=None, times=None):
+    """Same signature as cogvlm_media.analysis.shots.detect_shots: one shot over the whole file."""
     if progress:
         progress(1, 1)
     return [r.Shot(index=0, start_frame=0, end_frame=max(media.frame_count - 1, 0), start=0.0,
                    end=media.duration, transition="start")]
 
 
-def transcribe(path, media, settings, progress=None):
+def transcribe(path, media, settings, audio=None, progress=None, cpu_threads=0):
+    """Same signature as cogvlm_media.analysis.speech.transcribe: no speech."""
     if progress:
         progress(1, 1)
     return None
