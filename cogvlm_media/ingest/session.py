@@ -6,7 +6,6 @@ import threading
 import time
 from dataclasses import dataclass, field
 
-from sqlalchemy import select
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
 
@@ -17,6 +16,7 @@ from cogvlm_media.media.fingerprint import fingerprint
 from cogvlm_media.store import jobs
 from cogvlm_media.store import models as m
 from cogvlm_media.store.engine import write_session
+from cogvlm_media.store.queries import asset_by_fingerprint, path_row
 from cogvlm_media.store.writer import FileState, attach_path, record_analysis
 
 
@@ -81,10 +81,10 @@ def _file_state(path: str) -> FileState:
 def _known(engine: Engine, run: m.IngestRun, worker: str, state: FileState, key: str) -> Outcome | None:
     """Footage already analysed under this or another name: record the path, skip analysis."""
     with write_session(engine) as session:
-        asset = session.scalars(select(m.Asset).where(m.Asset.fingerprint == key)).first()
+        asset = asset_by_fingerprint(session, key)
         if asset is None:
             return None
-        old = session.scalars(select(m.AssetPath).where(m.AssetPath.path == state.path)).first()
+        old = path_row(session, state.path)
         same = old is not None and old.asset_id == asset.id
         attach_path(session, asset, state)
         kind = "unchanged" if same else "duplicate"

@@ -29,6 +29,7 @@ from cogvlm_media.server.markers import _changed, _colour, _name
 from cogvlm_media.store import models as m
 from cogvlm_media.store.engine import read_session, write_session
 from cogvlm_media.store.nle_links import NLES, NleLink
+from cogvlm_media.store.queries import asset_by_fingerprint, path_row
 
 router = APIRouter(prefix="/nle", tags=["nle plugins"])
 TICKS_PER_SECOND = 254_016_000_000  # Premiere Pro's time base
@@ -77,7 +78,7 @@ def _asset_brief(asset: m.Asset) -> dict[str, Any]:
 def _match_one(session, item: MatchItem) -> dict[str, Any]:
     out: dict[str, Any] = {"key": item.key, "path": item.path, "asset": None, "matched_by": None, "message": ""}
     if item.fingerprint:
-        asset = session.scalars(select(m.Asset).where(m.Asset.fingerprint == item.fingerprint.lower())).first()
+        asset = asset_by_fingerprint(session, item.fingerprint.lower())
         if asset is not None:
             return {**out, "asset": _asset_brief(asset), "matched_by": "fingerprint"}
     if not item.path:
@@ -85,7 +86,7 @@ def _match_one(session, item: MatchItem) -> dict[str, Any]:
     if "\x00" in item.path or not os.path.isabs(item.path):
         return {**out, "message": "the path must be absolute"}
     path = os.path.normpath(item.path)
-    row = session.scalars(select(m.AssetPath).where(m.AssetPath.path == path)).first()
+    row = path_row(session, path)
     if row is not None:
         return {**out, "asset": _asset_brief(row.asset), "matched_by": "path"}
     if not os.path.isfile(path):
@@ -94,7 +95,7 @@ def _match_one(session, item: MatchItem) -> dict[str, Any]:
         key = fingerprint(path)  # the spine's content key: moved or renamed media still match
     except OSError as exc:
         return {**out, "message": f"cannot read the file: {exc.strerror or exc}"}
-    asset = session.scalars(select(m.Asset).where(m.Asset.fingerprint == key)).first()
+    asset = asset_by_fingerprint(session, key)
     if asset is None:
         return {**out, "message": "not ingested (no asset with this content); drop it in the watch folder"}
     return {**out, "asset": _asset_brief(asset), "matched_by": "fingerprint"}

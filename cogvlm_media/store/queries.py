@@ -18,6 +18,15 @@ class AssetNotFound(LookupError):
     pass
 
 
+def asset_by_fingerprint(session: Session, key: str) -> m.Asset | None:
+    return session.scalars(select(m.Asset).where(m.Asset.fingerprint == key)).first()
+
+
+def path_row(session: Session, path: str) -> m.AssetPath | None:
+    """The record of a normalised absolute path seen at ingest, if any."""
+    return session.scalars(select(m.AssetPath).where(m.AssetPath.path == path)).first()
+
+
 def find_asset(session: Session, ref: str | int) -> m.Asset:
     """An asset by integer id, by a path it was ingested from, or by the content of a file on disk."""
     text = str(ref).strip()
@@ -26,13 +35,13 @@ def find_asset(session: Session, ref: str | int) -> m.Asset:
         if asset is not None:
             return asset
     path = os.path.normpath(os.path.abspath(os.path.expanduser(text)))
-    row = session.scalars(select(m.AssetPath).where(m.AssetPath.path == path)).first()
+    row = path_row(session, path)
     if row is not None:
         return row.asset
     if os.path.isfile(path):
         from cogvlm_media.media.fingerprint import fingerprint
 
-        asset = session.scalars(select(m.Asset).where(m.Asset.fingerprint == fingerprint(path))).first()
+        asset = asset_by_fingerprint(session, fingerprint(path))
         if asset is not None:
             return asset
     raise AssetNotFound(f"no ingested asset matches {text!r} (use an id from `cogvlm-media list` or an ingested path)")

@@ -17,6 +17,7 @@ from cogvlm_media.analysis import results as r
 from cogvlm_media.config import DEFAULT_COLOURS
 from cogvlm_media.media.probe import MediaInfo
 from cogvlm_media.store import models as m
+from cogvlm_media.store.queries import asset_by_fingerprint, path_row
 
 
 @dataclass(frozen=True)
@@ -34,7 +35,7 @@ class FileState:
 
 def attach_path(session: Session, asset: m.Asset, state: FileState) -> m.AssetPath:
     """Record that ``asset``'s content is at ``state.path`` (moving the path from another asset)."""
-    row = session.scalars(select(m.AssetPath).where(m.AssetPath.path == state.path)).first()
+    row = path_row(session, state.path)
     now = m.utcnow()
     if row is None:
         row = m.AssetPath(path=state.path, size=state.size, mtime_ns=state.mtime_ns, inode=state.inode,
@@ -72,7 +73,7 @@ def record_analysis(session: Session, *, state: FileState, fingerprint: str, med
                     shots: list[r.Shot], transcript: r.Transcript | None, windows: list[r.Window],
                     analysis: r.Analysis, colours: dict[str, str] | None = None) -> m.Asset:
     colours = {**DEFAULT_COLOURS, **(colours or {})}
-    asset = session.scalars(select(m.Asset).where(m.Asset.fingerprint == fingerprint)).first()
+    asset = asset_by_fingerprint(session, fingerprint)
     columns = _media_columns(media) | dict(
         analyser=analysis.analyser, analyser_version=analysis.analyser_version,
         model_version=analysis.model_version, transcript_language=transcript.language if transcript else None,
