@@ -6,7 +6,9 @@ derived data is caught up from the database later.
 
 Listeners run in the emitting thread, unless a long-running process (the watch daemon) opens
 :func:`background`: then they run on one background thread, so a worker can claim its next file
-at once; repeated events for the same asset are coalesced, and pending ones are drained on exit.
+at once; repeated events for the same asset are coalesced, and pending ones are drained on exit for a
+bounded time. A listener still running after that is left behind (the owner must then leave without
+interpreter teardown): listeners only keep derived data current, which catches up later.
 """
 
 from __future__ import annotations
@@ -42,7 +44,8 @@ def _dispatch(event: str, engine: Any, settings: Any, payload: dict[str, Any]) -
 
 
 class _Background:
-    def __init__(self) -> None:
+    def __init__(self, drain_seconds: float) -> None:
+        self.drain_seconds = drain_seconds  # the owner may change it before the block ends
         self.queue: queue.Queue = queue.Queue()
         self.pending: set[tuple] = set()
         self.lock = threading.Lock()
@@ -67,30 +70,40 @@ class _Background:
                 continue  # derived data: the search index catches up from the database later
             _dispatch(event, engine, settings, payload)
 
-    def close(self, drain_seconds: float) -> None:
-        """Run pending events for up to ``drain_seconds``, drop the rest, and always wait for the one in
-        flight: a thread left inside native code (torch) when the interpreter exits aborts the process."""
-        self.deadline = time.monotonic() + drain_seconds
+    def close(self) -> bool:
+        """Run pending events for up to ``drain_seconds``, drop the rest, and wait for the one in flight
+        until the same deadline. False when a listener is still running: a thread left inside native
+        code (torch) when the interpreter tears down aborts the process, so the owner must leave with
+        ``os._exit`` instead."""
+        wait = max(0.0, self.drain_seconds)
+        self.deadline = time.monotonic() + wait
         self.queue.put(None)
-        self.thread.join()
+        self.thread.join(wait)
+        return not self.thread.is_alive()
+
+    @property
+    def busy(self) -> bool:
+        """A listener is still running (only meaningful after :meth:`close`)."""
+        return self.thread.is_alive()
 
 
 _background: _Background | None = None
 
 
 @contextmanager
-def background(drain_seconds: float = 60.0) -> Iterator[None]:
-    """Run listeners on a background thread until the block ends (then wait for pending ones)."""
+def background(drain_seconds: float = 60.0) -> Iterator[_Background]:
+    """Run listeners on a background thread until the block ends, then drain them for up to
+    ``drain_seconds`` (adjustable on the yielded object). Check ``.busy`` afterwards."""
     global _background
     if _background is not None:  # nested: the outer block owns the thread
-        yield
+        yield _background
         return
-    _background = _Background()
+    _background = _Background(drain_seconds)
     try:
-        yield
+        yield _background
     finally:
         worker, _background = _background, None
-        worker.close(drain_seconds)
+        worker.close()
 
 
 def emit(event: str, engine: Any, settings: Any, **payload: Any) -> None:

@@ -75,9 +75,10 @@ def register(app: typer.Typer) -> None:
                                exit_when_idle=exit_when_idle, scan_only=scan_only, probe=not no_probe)
         daemon = Daemon(st.engine, settings, options, console=err_console)
         code = daemon.run()
-        if daemon.abandoned_workers:
-            # a released job's thread is still in native code (torch, CTranslate2): its run is back in
-            # the queue, so leave at once instead of tearing the interpreter down around it
+        if daemon.abandoned_threads:
+            # a released job's thread, or a search-index update, is still in native code (torch,
+            # CTranslate2): the run is back in the queue and the index catches up on the next start, so
+            # leave at once instead of tearing the interpreter down around it
             sys.stdout.flush()
             sys.stderr.flush()
             st.engine.dispose()

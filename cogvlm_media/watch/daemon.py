@@ -3,7 +3,8 @@
 Main thread: events → gate; supervisor checks; reconcile scans; ready files → ``jobs.enqueue_many``;
 crash recovery (``jobs.recover``); status display. Worker threads: ``jobs.claim`` → ``process_run``.
 SIGTERM/SIGINT: stop claiming, let running jobs finish for ``shutdown_seconds``, then release them to
-the queue (a second signal releases at once).
+the queue (a second signal releases at once). Search-index updates still pending get a few seconds
+more, within the same deadline; the index catches up from the database on the next start.
 """
 
 from __future__ import annotations
@@ -34,6 +35,8 @@ log = logging.getLogger(__name__)
 TICK = 0.2
 CHECK_SECONDS = 1.0
 RECOVER_SECONDS = 2.0
+INDEX_DRAIN_SECONDS = 5.0  # on a signal, at most this long for pending search-index updates
+IDLE_DRAIN_SECONDS = 3600.0  # --exit-when-idle: bring the index up to date before leaving
 
 
 @dataclass
@@ -78,6 +81,7 @@ class Daemon:
         self.queued_here = 0
         self.finished_here = 0
         self._threads: list[threading.Thread] = []
+        self._hooks = None  # the background listener thread, while running
         self._missing: set[str] = set()
         self._live = self.console.is_terminal
 
@@ -252,7 +256,7 @@ class Daemon:
         live = Live(self.render(), console=self.console, refresh_per_second=2, transient=False) \
             if self._live else None
         # index updates after each stored file run beside the workers, not inside them
-        with hooks.background(drain_seconds=self.settings.watch.shutdown_seconds):
+        with hooks.background(drain_seconds=INDEX_DRAIN_SECONDS) as self._hooks:
             try:
                 if live:
                     live.start()
@@ -262,6 +266,10 @@ class Daemon:
                     live.update(self.render())
                     live.stop()
                 self._shutdown()
+        if self._hooks.busy:
+            self.note("stopped; a search-index update was still running (the index catches up on the next start)")
+        else:
+            self.note("stopped")
         return 0
 
     def _loop(self, live: Live | None) -> None:
@@ -302,12 +310,14 @@ class Daemon:
                 break
 
     @property
-    def abandoned_workers(self) -> bool:
-        """Worker threads still inside a released job after shutdown (they must not outlive the process
-        through interpreter teardown, where native libraries abort on running threads)."""
-        return any(t.is_alive() for t in self._threads)
+    def abandoned_threads(self) -> bool:
+        """Worker threads still inside a released job, or a search-index update still running, after
+        shutdown (they must not outlive the process through interpreter teardown, where native
+        libraries abort on running threads)."""
+        return any(t.is_alive() for t in self._threads) or bool(self._hooks and self._hooks.busy)
 
     def _shutdown(self) -> None:
+        signalled = self.stopping.is_set()  # else: --exit-when-idle found nothing left to do
         self.stopping.set()
         with self._wake:
             self._wake.notify_all()
@@ -322,3 +332,8 @@ class Daemon:
                 self.note(f"released #{cur.run_id} {cur.path} back to the queue")
             except Exception as exc:
                 self.note(f"could not release #{cur.run_id}: {exc} (its lease will expire)")
+        if self._hooks is not None and not signalled:
+            self._hooks.drain_seconds = IDLE_DRAIN_SECONDS  # finishing normally: the index too
+        elif self._hooks is not None:
+            left = 0.0 if self.abort.is_set() else max(0.0, deadline - time.monotonic())
+            self._hooks.drain_seconds = min(INDEX_DRAIN_SECONDS, left)

@@ -47,10 +47,30 @@ def test_background_coalesces_and_drains(listener):
     assert ids.count(8) == 1 and 1 <= ids.count(7) <= 2  # repeats of a pending event are coalesced
 
 
-def test_closing_drops_late_events_but_waits_for_the_one_in_flight(listener):
-    with hooks.background(drain_seconds=0.0):
+def test_closing_drops_events_left_after_the_deadline(listener):
+    with hooks.background(drain_seconds=10.0) as worker:
         for asset in (1, 2, 3):
             hooks.emit("test_event", None, None, asset_id=asset)
         time.sleep(0.01)  # the first listener call is under way
-    # the call in flight completed before the block ended; the queued ones were dropped
+        worker.drain_seconds = 0.02  # the owner may set the budget as it leaves
+    # the call in flight completed within the budget; the queued ones were dropped
+    time.sleep(0.1)
     assert [asset for _name, asset in listener] == [1]
+    assert not worker.busy
+
+
+def test_closing_leaves_a_slow_listener_behind_and_says_so(monkeypatch):
+    release = threading.Event()
+    module = types.ModuleType("hooktest_slow")
+    module.on_event = lambda engine, settings, **payload: release.wait(10)
+    monkeypatch.setitem(sys.modules, module.__name__, module)
+    monkeypatch.setitem(hooks.LISTENERS, "test_event", ["hooktest_slow:on_event"])
+    started = time.monotonic()
+    with hooks.background(drain_seconds=0.3) as worker:
+        hooks.emit("test_event", None, None, asset_id=1)
+        time.sleep(0.05)
+    assert 0.25 < time.monotonic() - started < 2  # bounded: the budget, not the listener, decides
+    assert worker.busy  # the owner must leave without interpreter teardown
+    release.set()
+    worker.thread.join(5)
+    assert not worker.busy

@@ -54,3 +54,26 @@ def test_kill_9_then_graceful_stop_then_restart_ingests_each_file_once(tmp_path,
     assert ws.db(tmp_path).execute("PRAGMA integrity_check").fetchone()[0] == "ok"
     killed_after = next(r for r in rows if r["id"] == killed[0]["id"])
     assert killed_after["attempts"] >= 2  # the killed attempt counted
+
+
+def test_sigterm_leaves_a_slow_index_update_behind_but_exit_when_idle_waits_for_it(tmp_path, base_clip, daemons):
+    watched = tmp_path / "in"
+    watched.mkdir()
+    ws.variant(base_clip, watched / "a.mp4", 1)
+    config = ws.write_config(tmp_path)  # default shutdown_seconds (30): the index wait has its own bound
+    log = tmp_path / "hooks.log"
+    env = {"WATCHTEST_LOG": str(log), "WATCHTEST_SLOW_INDEX": "8"}
+    first = daemons(config, [str(watched)], tmp_path / "d1.log", **env)
+    ws.wait_until(lambda: log.exists() and "analysed " in log.read_text(), 60, what="a.mp4 analysed")
+    started = time.monotonic()
+    assert first.terminate(timeout=20) == 0
+    assert time.monotonic() - started < 7.5  # 5 s for derived data, not the 8 s listener or 30 s
+    assert "index catches up on the next start" in first.text()
+    assert "indexed " not in log.read_text()
+    assert [r["outcome"] for r in ws.runs(tmp_path)] == ["analysed"]  # the stored analysis is whole
+
+    ws.variant(base_clip, watched / "b.mp4", 2)
+    second = daemons(config, [str(watched), "--exit-when-idle"], tmp_path / "d2.log", **env)
+    assert second.proc.wait(timeout=90) == 0, second.text()
+    assert log.read_text().count("indexed ") == 1  # finishing normally waits for the index update
+    assert second.text().rstrip().endswith("stopped")

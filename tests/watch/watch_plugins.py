@@ -3,6 +3,8 @@
 * analyser ``watchtest``: the embedded analyser plus behaviour chosen by environment variables —
   ``WATCHTEST_SLOW="name-part:seconds"`` sleeps on matching files, ``WATCHTEST_CRASH="name-part"``
   raises on matching files, ``WATCHTEST_LOG=/file`` gets "sleeping PATH" / "analysed PATH" lines.
+* ``WATCHTEST_SLOW_INDEX=seconds``: an ``asset_changed`` listener that sleeps first (a slow search-index
+  update), then logs "indexed ASSET_ID" to ``WATCHTEST_LOG``.
 * cheap shot detection and transcription (one shot per file, no speech), so per-file work stays a
   fraction of a second on 2 cores and does not depend on the model stages being present.
 """
@@ -61,7 +63,15 @@ def transcribe(path, media, settings, audio=None, progress=None, cpu_threads=0):
     return None
 
 
+def slow_index(engine, settings, asset_id=None, **payload):
+    time.sleep(float(os.environ.get("WATCHTEST_SLOW_INDEX", "0")))
+    _log("indexed", str(asset_id))
+
+
 def install() -> None:
+    if os.environ.get("WATCHTEST_SLOW_INDEX"):
+        from cogvlm_media import hooks
+        hooks.LISTENERS["asset_changed"] = [f"{__name__}:slow_index", *hooks.LISTENERS["asset_changed"]]
     registry.ANALYSERS["watchtest"] = f"{__name__}:WatchTestAnalyser"
     shots = types.ModuleType("cogvlm_media.analysis.shots")
     shots.detect_shots = detect_shots

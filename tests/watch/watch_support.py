@@ -95,7 +95,10 @@ class DaemonProcess:
 
     def terminate(self, timeout: float = 20) -> int:
         self.proc.send_signal(signal.SIGTERM)
-        return self.proc.wait(timeout=timeout)
+        try:
+            return self.proc.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            raise AssertionError(f"daemon still running {timeout} s after SIGTERM:\n{self.text()}") from None
 
     def kill(self) -> None:
         if self.proc.poll() is None:
