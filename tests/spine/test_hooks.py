@@ -41,7 +41,7 @@ def test_background_coalesces_and_drains(listener):
         for _ in range(5):
             hooks.emit("test_event", None, None, asset_id=7)
         hooks.emit("test_event", None, None, asset_id=8)
-        assert time.monotonic() - started < 0.04  # emit does not wait for the listener
+        assert time.monotonic() - started < 0.2  # emit does not wait for the listener (6 calls: 0.3 s)
     ids = [asset for _name, asset in listener]
     assert {"hooks"} == {name for name, _ in listener}
     assert ids.count(8) == 1 and 1 <= ids.count(7) <= 2  # repeats of a pending event are coalesced
