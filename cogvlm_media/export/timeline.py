@@ -32,7 +32,7 @@ COLOURS: dict[str, tuple[str, int]] = {
     "MAGENTA": ("Fuchsia", 2), "BLACK": ("Cocoa", 5), "WHITE": ("Cream", 5),
 }
 # Resolve colours without an OTIO twin, read back to their nearest OTIO colour.
-_RESOLVE_EXTRA = {"Rose": "PINK", "Lavender": "PURPLE", "Sky": "CYAN", "Mint": "GREEN", "Lemon": "YELLOW"}
+RESOLVE_EXTRA = {"Rose": "PINK", "Lavender": "PURPLE", "Sky": "CYAN", "Mint": "GREEN", "Lemon": "YELLOW"}
 
 TAG_RE = re.compile(r"\s*\[cm:(\d+(?:,\d+)*)\]")
 
@@ -54,7 +54,7 @@ def otio_colour_from_resolve(name: str) -> str | None:
     for key, (resolve, _) in COLOURS.items():
         if resolve.lower() == name.lower():
             return key
-    return _RESOLVE_EXTRA.get(name.capitalize())
+    return RESOLVE_EXTRA.get(name.capitalize())
 
 
 def id_tag(ids: tuple[int, ...]) -> str:

@@ -1,4 +1,4 @@
-"""What every route module shares: the app's context, JSON errors and asset look-ups."""
+"""What every route module shares: the app's context, JSON errors, asset look-ups and marker-edit checks."""
 
 from __future__ import annotations
 
@@ -6,11 +6,13 @@ import os
 from dataclasses import dataclass, field
 from typing import Any
 
-from fastapi import Path, Request
+from fastapi import BackgroundTasks, Path, Request
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
 
+from cogvlm_media import hooks
 from cogvlm_media.config import Settings
+from cogvlm_media.export.timeline import COLOURS
 from cogvlm_media.store import models as m
 
 MAX_ID = 2**63 - 1  # larger ids cannot be stored (SQLite INTEGER), so they are rejected, not looked up
@@ -79,3 +81,24 @@ def media_available(asset: m.Asset) -> bool:
         return True
     except ApiError:
         return False
+
+
+# --- marker edits (the review page's and the NLE plugins' routes) ------------------------------------
+
+def checked_colour(value: str | None) -> str | None:
+    if value is None:
+        return None
+    if value.upper() not in COLOURS:
+        raise ApiError(422, "invalid", f"colour: unknown colour {value!r} (one of {', '.join(COLOURS)})")
+    return value.upper()
+
+
+def checked_name(value: str | None) -> str | None:
+    if value is not None and not value.strip():
+        raise ApiError(422, "invalid", "name: must not be blank")
+    return value.strip() if value is not None else None
+
+
+def announce_change(ctx: Context, background: BackgroundTasks, asset_id: int) -> None:
+    # after the commit: derived data (search indexes) catches up; a listener's failure is only logged
+    background.add_task(hooks.emit, "asset_changed", ctx.engine, ctx.settings, asset_id=asset_id)

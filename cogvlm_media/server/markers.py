@@ -9,10 +9,10 @@ from typing import Annotated, Any
 from fastapi import APIRouter, BackgroundTasks, Depends, Query
 from pydantic import BaseModel, ConfigDict, Field
 
-from cogvlm_media import hooks
 from cogvlm_media.export.reconcile import add_marker, delete_marker, replace_marker
 from cogvlm_media.export.timeline import COLOURS, KINDS
-from cogvlm_media.server.common import ApiError, AssetId, Context, MarkerId, context, get_asset, get_marker
+from cogvlm_media.server.common import ApiError, AssetId, Context, MarkerId, announce_change, checked_colour, \
+    checked_name, context, get_asset, get_marker
 from cogvlm_media.store import models as m
 from cogvlm_media.store.engine import read_session, write_session
 from cogvlm_media.store.queries import asset_document, clock_for
@@ -47,20 +47,6 @@ class MarkerNew(BaseModel):
     colour: Colour | None = None
 
 
-def _colour(value: str | None) -> str | None:
-    if value is None:
-        return None
-    if value.upper() not in COLOURS:
-        raise ApiError(422, "invalid", f"colour: unknown colour {value!r} (one of {', '.join(COLOURS)})")
-    return value.upper()
-
-
-def _name(value: str | None) -> str | None:
-    if value is not None and not value.strip():
-        raise ApiError(422, "invalid", "name: must not be blank")
-    return value.strip() if value is not None else None
-
-
 def _timing(asset: m.Asset, time: float | None, duration: float | None, old: m.Marker | None = None
             ) -> tuple[float | None, float | None]:
     """Snap to the asset's frames and check the marker stays inside the media."""
@@ -92,11 +78,6 @@ def _live_successor(session, marker: m.Marker) -> int | None:
     return current.id if current is not None and not current.superseded else None
 
 
-def _changed(ctx: Context, background: BackgroundTasks, asset_id: int) -> None:
-    # after the commit: derived data (search indexes) catches up; a listener's failure is only logged
-    background.add_task(hooks.emit, "asset_changed", ctx.engine, ctx.settings, asset_id=asset_id)
-
-
 @router.get("/assets/{asset_id}/markers", summary="Live markers of an asset (and, with history=true, the replaced ones)")
 def list_markers(asset_id: int = AssetId, history: bool = Query(False), ctx: Context = Depends(context)) -> dict:
     with read_session(ctx.engine) as session:
@@ -122,7 +103,7 @@ def create_marker(body: MarkerNew, background: BackgroundTasks, asset_id: int = 
                   ctx: Context = Depends(context)) -> dict:
     if body.kind not in KINDS:
         raise ApiError(422, "invalid", f"kind: unknown kind {body.kind!r} (one of {', '.join(KINDS)})")
-    name, colour = _name(body.name), _colour(body.colour)
+    name, colour = checked_name(body.name), checked_colour(body.colour)
     with write_session(ctx.engine) as session:
         asset = get_asset(session, asset_id)
         t, d = _timing(asset, body.time, body.duration)
@@ -130,7 +111,7 @@ def create_marker(body: MarkerNew, background: BackgroundTasks, asset_id: int = 
                          colour=colour or ctx.settings.export.colours.get(body.kind, "RED"))
         session.flush()
         new_id = new.id
-    _changed(ctx, background, asset_id)
+    announce_change(ctx, background, asset_id)
     with read_session(ctx.engine) as session:
         return {"marker": _document_marker(session, asset_id, new_id)}
 
@@ -144,7 +125,7 @@ def edit_marker(body: MarkerEdit, background: BackgroundTasks, marker_id: int = 
         raise ApiError(422, "invalid", "nothing to change: give name, note, time, duration or colour")
     if any(v is None for v in fields.values()):
         raise ApiError(422, "invalid", "fields cannot be set to null")
-    name, colour = _name(body.name), _colour(body.colour)
+    name, colour = checked_name(body.name), checked_colour(body.colour)
     with write_session(ctx.engine) as session:
         old = get_marker(session, marker_id)
         if old.superseded:
@@ -165,7 +146,7 @@ def edit_marker(body: MarkerEdit, background: BackgroundTasks, marker_id: int = 
             new_id, changed = new.id, True
         asset_id = asset.id
     if changed:
-        _changed(ctx, background, asset_id)
+        announce_change(ctx, background, asset_id)
     with read_session(ctx.engine) as session:
         return {"marker": _document_marker(session, asset_id, new_id), "replaced_id": marker_id if changed else None,
                 "changed": changed}
@@ -180,5 +161,5 @@ def remove_marker(background: BackgroundTasks, marker_id: int = MarkerId, ctx: C
                            current_id=_live_successor(session, old))
         delete_marker(old)
         asset_id = old.asset_id
-    _changed(ctx, background, asset_id)
+    announce_change(ctx, background, asset_id)
     return {"deleted_id": marker_id, "asset_id": asset_id}

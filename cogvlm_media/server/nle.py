@@ -21,11 +21,11 @@ from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import select
 
 from cogvlm_media.export.reconcile import add_marker, replace_marker
-from cogvlm_media.export.timeline import COLOURS, KINDS, _RESOLVE_EXTRA, marks_for, premiere_colour_index, \
+from cogvlm_media.export.timeline import COLOURS, KINDS, RESOLVE_EXTRA, marks_for, premiere_colour_index, \
     resolve_colour
 from cogvlm_media.media.fingerprint import fingerprint
-from cogvlm_media.server.common import MAX_ID, ApiError, AssetId, Context, context, get_asset
-from cogvlm_media.server.markers import _changed, _colour, _name
+from cogvlm_media.server.common import MAX_ID, ApiError, AssetId, Context, announce_change, checked_colour, \
+    checked_name, context, get_asset
 from cogvlm_media.store import models as m
 from cogvlm_media.store.engine import read_session, write_session
 from cogvlm_media.store.nle_links import NLES, NleLink
@@ -53,7 +53,7 @@ def _nle(value: str) -> str:
 @router.get("/config", summary="The colour table (OTIO name → Resolve colour, Premiere index) and time bases")
 def config() -> dict[str, Any]:
     return {"colours": {k: {"resolve": r, "premiere": p} for k, (r, p) in COLOURS.items()},
-            "resolve_extra": dict(_RESOLVE_EXTRA), "kinds": list(KINDS), "ticks_per_second": TICKS_PER_SECOND}
+            "resolve_extra": dict(RESOLVE_EXTRA), "kinds": list(KINDS), "ticks_per_second": TICKS_PER_SECOND}
 
 
 class MatchItem(BaseModel):
@@ -211,7 +211,7 @@ def sync(body: SyncIn, background: BackgroundTasks, ctx: Context = Depends(conte
     results, touched = [], set()
     with write_session(ctx.engine) as session:
         for item in body.items:
-            name, colour = _name(item.name), _colour(item.colour)
+            name, colour = checked_name(item.name), checked_colour(item.colour)
             asset = get_asset(session, item.asset_id)
             if item.frame >= max(asset.frame_count, 1) or item.frame + item.frames > asset.frame_count:
                 raise ApiError(422, "out_of_range", f"{item.nle_key}: frames {item.frame}+{item.frames} are outside "
@@ -251,7 +251,7 @@ def sync(body: SyncIn, background: BackgroundTasks, ctx: Context = Depends(conte
             touched.add(asset.id)
     for asset_id in sorted(touched):
         if any(r["status"] in ("changed", "added") for r in results):
-            _changed(ctx, background, asset_id)
+            announce_change(ctx, background, asset_id)
     counts = {s: sum(1 for r in results if r["status"] == s)
               for s in ("changed", "added", "unchanged", "deleted_on_server")}
     return {"results": results, "counts": counts}
