@@ -89,19 +89,23 @@ def transcribe(path: str | os.PathLike[str], media: MediaInfo, settings: Setting
         condition_on_previous_text=False,
     )
     # Times are relative to the audio stream's start; shift to the first video frame.
+    # Speech outside the picture (sound that starts before it or runs past it) is clamped to it.
     offset = _audio_offset(media)
+
+    def at(seconds: float) -> float:
+        return round(min(max(0.0, float(seconds) + offset), media.duration), 3)
+
     segments: list[SpeechSegment] = []
     for seg in segments_iter:
         text = seg.text.strip()
-        if not text:
+        if not text or seg.start + offset >= media.duration:
             continue
         words = tuple(
-            Word(text=w.word.strip(), start=_t(w.start + offset), end=_t(w.end + offset),
-                 probability=round(float(w.probability), 4))
+            Word(text=w.word.strip(), start=at(w.start), end=at(w.end), probability=round(float(w.probability), 4))
             for w in (seg.words or []) if w.word.strip()
         )
-        segments.append(SpeechSegment(index=len(segments), start=_t(seg.start + offset),
-                                       end=_t(seg.end + offset), text=text, words=words))
+        segments.append(SpeechSegment(index=len(segments), start=at(seg.start), end=at(seg.end), text=text,
+                                       words=words))
         if progress:
             progress(min(int(seg.end * 1000), total_ms), total_ms)
     if progress:
@@ -109,15 +113,13 @@ def transcribe(path: str | os.PathLike[str], media: MediaInfo, settings: Setting
     return Transcript(language=getattr(info, "language", None) or language or "en", segments=tuple(segments))
 
 
-def _t(seconds: float) -> float:
-    return round(max(0.0, float(seconds)), 3)
-
-
 def _audio_offset(media: MediaInfo) -> float:
-    """Audio is decoded from the container's start; video times count from the first video frame.
+    """Seconds from the first video frame to the first decoded audio sample.
 
-    ffmpeg's decode of the audio stream starts at its own first sample, which for the files we render
-    and for most cameras coincides with the first video frame; ``media.start_time`` is the video's
-    container start, so the offset is 0 unless the caller knows better. Kept separate for clarity.
+    ffmpeg decodes the audio stream from its own first sample, so the recogniser's times count from
+    there; stored times count from the first video frame. The two differ when a camera, a recorder
+    or an edit starts the sound late (an empty edit in MP4/MOV), or the picture late.
     """
-    return 0.0
+    if media.audio_start_time is None:
+        return 0.0
+    return media.audio_start_time - media.start_time

@@ -33,6 +33,7 @@ class MediaInfo:
     video_codec: str
     container: str
     start_time: float  # presentation time of the first video frame in the container
+    audio_start_time: float | None = None  # presentation time of the first audio stream's first sample
 
     @property
     def fps(self) -> Fraction:
@@ -44,6 +45,13 @@ class MediaInfo:
 
     def as_dict(self) -> dict:
         return asdict(self)
+
+
+def _seconds(text: str | None) -> float | None:
+    try:
+        return float(text)  # type: ignore[arg-type]
+    except (TypeError, ValueError):  # absent or "N/A"
+        return None
 
 
 def _rate(text: str | None) -> Fraction | None:
@@ -111,7 +119,8 @@ def probe(path: str | os.PathLike[str]) -> MediaInfo:
     streams = data.get("streams", [])
     videos = [s for s in streams if s.get("codec_type") == "video"
               and not (s.get("disposition") or {}).get("attached_pic")]
-    has_audio = any(s.get("codec_type") == "audio" for s in streams)
+    audios = [s for s in streams if s.get("codec_type") == "audio"]
+    has_audio = bool(audios)
     if not videos:
         raise ProbeError("no video stream (audio-only file)" if has_audio else "no video stream")
     video = videos[0]
@@ -152,5 +161,6 @@ def probe(path: str | os.PathLike[str]) -> MediaInfo:
         variable_frame_rate=vfr,
         video_codec=str(video.get("codec_name", "")),
         container=str(fmt.get("format_name", "")),
-        start_time=float(video.get("start_time") or 0.0),
+        start_time=_seconds(video.get("start_time")) or 0.0,
+        audio_start_time=_seconds(audios[0].get("start_time")) if audios else None,
     )

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import subprocess
+
 import numpy as np
 import pytest
 
@@ -81,3 +83,20 @@ def test_predecoded_audio_and_model_cache(speech_clip, transcript):
     assert all(w.start < 6.0 for w in again.words())
     assert "quick" in [_norm(w.text) for w in again.words()]
     assert speech.load_model(Settings()) is speech.load_model(Settings())
+
+
+def test_sound_that_starts_late_keeps_words_on_the_picture_clock(speech_clip, transcript, tmp_path):
+    """The same sound moved 1.5 s after the first frame (an empty edit, as recorders and edits make):
+    every word lands 1.5 s later on the picture's clock, not where it sits in the audio stream."""
+    late = tmp_path / "late.mp4"
+    subprocess.run(["ffmpeg", "-nostdin", "-v", "error", "-y", "-i", str(speech_clip.path), "-itsoffset", "1.5",
+                    "-i", str(speech_clip.path), "-map", "0:v", "-map", "1:a", "-c", "copy", str(late)], check=True)
+    media = probe(late)
+    assert media.audio_start_time == pytest.approx(1.5, abs=0.1)  # AAC priming shifts it by a few ms
+    assert probe(speech_clip.path).audio_start_time == pytest.approx(0.0, abs=0.05)
+    shifted = transcribe(late, media, Settings())
+    before = {_norm(w.text): w for w in reversed(transcript.words())}  # first occurrence of each word
+    after = {_norm(w.text): w for w in reversed(shifted.words())}
+    for word in (w for sentence in EXPECTED for w in sentence):
+        assert after[word].start - before[word].start == pytest.approx(1.5, abs=0.15), word
+    assert all(w.end <= media.duration for w in shifted.words())
