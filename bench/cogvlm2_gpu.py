@@ -13,6 +13,10 @@ at 1 frame/s: 1 + 24 x 67 + ~12 = ~1,620 prompt tokens), output fixed at min = m
   ``cogvlm_media.model.fp8``; compiled layers), the bf16 rows rerun in the same process as the baseline,
   plus the FP8 accuracy against bf16 on identical inputs (``fp8_accuracy``: teacher-forced logits over
   the 128 answer positions of the bf16 answers, and the greedy answers themselves).
+- ``--fused``: the same batches again with the language model's norms, MLP and rotary embedding compiled
+  (``cogvlm_media.model.fused``, ``[model] fused``), the eager rows rerun in the same process as the
+  baseline, plus both against a float32 copy of the language model, teacher-forced on identical windows
+  (``fused.accuracy``; see cogvlm2_accuracy.py).
 - ``--vision-variants``: one 256-frame vision chunk timed per variant (SDPA backends, head dim padded
   to 128, compiled bf16 layers, FP8 eager / compiled).
 
@@ -43,6 +47,8 @@ from cogvlm_media.model.config import CogVLMVideoConfig, tiny  # noqa: E402
 from cogvlm_media.model.engine import Request, VideoChat  # noqa: E402
 from cogvlm_media.model.inputs import collate  # noqa: E402
 from cogvlm_media.model.loading import build_empty, init_random  # noqa: E402
+
+from cogvlm2_accuracy import fp8_accuracy, fp8_mlp_only, fused_accuracy  # noqa: E402  (bench/, beside this file)
 
 FRAMES = 24
 QUESTION = "Please describe the video in detail."
@@ -240,66 +246,6 @@ def bench_vision_variants(model, device, frames: int = 256) -> dict:
     return out
 
 
-def fp8_accuracy(chat: VideoChat, vision_bf16, towers: dict, rng, args, device, windows: int = 8) -> dict:
-    """Each tower in ``towers`` vs the bf16 tower on identical windows (same frames, weights, prompts).
-
-    Teacher-forced: the logits at the 128 answer positions of the bf16 greedy answers, computed with
-    each tower's vision embeddings; plus each tower's own greedy answers against the bf16 ones."""
-    model, new = chat.model, args.new_tokens
-    reqs = make_requests(windows, rng, FRAMES, args.height, args.width)
-    chat.batch_size = windows
-    runs = {}
-    for name, tower in {"bf16": vision_bf16, **towers}.items():
-        model.model.vision = tower
-        runs[name] = (chat.answer_tokens(reqs, max_new_tokens=new, min_new_tokens=new), chat._vision(reqs).float())
-    model.model.vision = vision_bf16
-    tok_b, emb_b = runs.pop("bf16")
-    as_t = lambda v: torch.tensor([v], device=device)  # noqa: E731
-    stats = {name: {"max_abs_logit_diff": 0.0, "agree": 0, "seq_agree": 0, "prefix": []} for name in runs}
-    max_logit, total, offset = 0.0, 0, 0
-    with torch.no_grad():
-        for i, r in enumerate(reqs):
-            p, tb = chat.prompt(r), tok_b[i]
-            pos = p.position_ids
-            ids = as_t(p.input_ids + tb[:-1])
-            types = as_t(p.token_type_ids + [0] * (len(tb) - 1))
-            pos = as_t(pos + [max(pos) + 1 + k for k in range(len(tb) - 1)])
-            frames = slice(offset, offset + p.num_frames)
-            offset += p.num_frames
-            lb = model(ids, types, pos, None, emb_b[frames], last_only=False)[0, len(p.input_ids) - 1:]
-            max_logit = max(max_logit, float(lb.abs().max()))
-            total += lb.shape[0]
-            for name, (tok, emb) in runs.items():
-                lf = model(ids, types, pos, None, emb[frames], last_only=False)[0, len(p.input_ids) - 1:]
-                st, tf = stats[name], tok[i]
-                st["max_abs_logit_diff"] = max(st["max_abs_logit_diff"], float((lb - lf).abs().max()))
-                st["agree"] += int((lb.argmax(-1) == lf.argmax(-1)).sum())
-                st["seq_agree"] += sum(a == b for a, b in zip(tb, tf))
-                st["prefix"].append(next((k for k, (a, b) in enumerate(zip(tb, tf)) if a != b), min(len(tb), len(tf))))
-    out = {"windows": windows, "positions": total, "max_abs_logit_bf16": max_logit}
-    for name, st in stats.items():
-        tok, emb = runs[name]
-        out[name] = {
-            "vision_embeds_relative_l2": float((emb - emb_b).norm() / emb_b.norm()),
-            "max_abs_logit_diff": st["max_abs_logit_diff"],
-            "top1_agreement_teacher_forced": st["agree"] / total,
-            "greedy_token_agreement": st["seq_agree"] / sum(len(t) for t in tok_b),
-            "greedy_identical_answers": sum(a == b for a, b in zip(tok_b, tok)),
-            "greedy_mean_common_prefix": float(np.mean(st["prefix"])),
-        }
-    return out
-
-
-def fp8_mlp_only(vision_bf16):
-    """Variant: FP8 only for fc1/fc2 (attention projections and the GLU adapter stay bf16)."""
-    from cogvlm_media.model import fp8
-
-    tower = copy.deepcopy(vision_bf16)
-    for layer in tower.transformer.layers:
-        fp8.convert_linears(layer.mlp)
-    return tower
-
-
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--device", default="cuda")
@@ -312,6 +258,7 @@ def main() -> None:
     ap.add_argument("--width", type=int, default=640)
     ap.add_argument("--out", type=Path, default=None)
     ap.add_argument("--fp8", action="store_true", help="also the FP8 vision tower: rows + accuracy vs bf16")
+    ap.add_argument("--fused", action="store_true", help="also with compiled language norms/MLP/rotary")
     ap.add_argument("--vision-variants", action="store_true", help="time one vision chunk per variant")
     ap.add_argument("--accuracy-windows", type=int, default=8)
     ap.add_argument("--accuracy-only", action="store_true",
@@ -366,7 +313,8 @@ def main() -> None:
             model.model.vision = vision_bf16
             out["vision_ms_per_frame"] = speed
             print(json.dumps(speed), flush=True)
-        out["accuracy"] = fp8_accuracy(chat, vision_bf16, towers, rng, args, device, args.accuracy_windows)
+        reqs = make_requests(args.accuracy_windows, rng, FRAMES, args.height, args.width)
+        out["accuracy"] = fp8_accuracy(chat, vision_bf16, towers, reqs, args.new_tokens)
         print(json.dumps(out["accuracy"]), flush=True)
         save()
         return
@@ -389,6 +337,16 @@ def main() -> None:
             save()
 
     rows("batched")
+    if args.fused:
+        from cogvlm_media.model import fused
+
+        applied = {}
+        reqs = make_requests(args.accuracy_windows, rng, FRAMES, args.height, args.width)
+        accuracy = fused_accuracy(chat, reqs, args.new_tokens, lambda: applied.update(ok=fused.fuse_language(model)))
+        out["fused"] = {"applied": applied["ok"], "accuracy": accuracy}
+        print("fused", json.dumps(out["fused"]), flush=True)
+        chat.generator._states.clear()  # decode graphs are captured again around the compiled modules
+        rows("batched_fused")
     if args.fp8:
         from cogvlm_media.model import fp8
 
@@ -400,8 +358,8 @@ def main() -> None:
                       "compiled_layers": compiled}
         model.model.vision = vision_fp8
         rows("batched_fp8")
-        out["fp8"]["accuracy"] = fp8_accuracy(chat, vision_bf16, {"fp8": vision_fp8}, rng, args, device,
-                                              args.accuracy_windows)
+        reqs = make_requests(args.accuracy_windows, rng, FRAMES, args.height, args.width)
+        out["fp8"]["accuracy"] = fp8_accuracy(chat, vision_bf16, {"fp8": vision_fp8}, reqs, args.new_tokens)
         print("fp8_accuracy", json.dumps(out["fp8"]["accuracy"]), flush=True)
         model.model.vision = vision_bf16
     save()

@@ -66,6 +66,7 @@ class ModelSettings:
     device: str = "auto"
     dtype: str = "auto"
     quantization: str = ""  # "", "4bit", "8bit" or "fp8" (vision tower in e4m3; compute capability >= 8.9)
+    fused: bool = True  # on CUDA with Triton: compile the language model's norms, MLP and rotary (model/fused.py)
     batch_size: int = 8
     max_new_tokens: int = 256
 

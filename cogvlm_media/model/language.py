@@ -36,6 +36,7 @@ class LanguageAttention(nn.Module):
         self.head_dim = config.head_dim
         self.language_expert_query_key_value = nn.Linear(config.hidden_size, config.qkv_size, bias=False)
         self.language_expert_dense = nn.Linear(self.num_heads * self.head_dim, config.hidden_size, bias=False)
+        self.rope = apply_rotary_pos_emb  # model.fused swaps in a compiled one
 
     def forward(self, x: torch.Tensor, cos: torch.Tensor, sin: torch.Tensor, mask: torch.Tensor,
                 cache=None) -> torch.Tensor:
@@ -45,7 +46,7 @@ class LanguageAttention(nn.Module):
         q = q.view(b, s, nq, d).transpose(1, 2)
         k = k.view(b, s, nkv, d).transpose(1, 2)
         v = v.view(b, s, nkv, d).transpose(1, 2)
-        q, k = apply_rotary_pos_emb(q, k, cos, sin)
+        q, k = self.rope(q, k, cos, sin)
         if cache is not None:
             k, v = cache.update(k, v, self.layer_idx)
         group = nq // nkv
@@ -123,6 +124,7 @@ class CogVLMVideoForCausalLM(nn.Module):
     def __init__(self, config: CogVLMVideoConfig):
         super().__init__()
         self.config = config
+        self.fused = ""  # the torch.compile backend of model.fused.fuse_language, when applied
         self.model = CogVLMVideoModel(config)
         self.lm_head = nn.Linear(config.hidden_size, config.vocab_size, bias=False)
 

@@ -149,3 +149,4 @@ def test_from_settings_loads_model_and_tokenizer(checkpoint):
     assert chat.batch_size == 3 and chat.max_new_tokens == 5
     assert chat.model.dtype == torch.float32 and chat.eos_ids == [2]
     assert chat.tokenizer.convert_tokens_to_ids("Question") == 4
+    assert chat.model.fused == ""  # fusion is for CUDA with Triton; on CPU the layers stay eager
