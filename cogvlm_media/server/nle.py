@@ -20,7 +20,7 @@ from fastapi import APIRouter, BackgroundTasks, Depends, FastAPI, Query
 from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import select
 
-from cogvlm_media.export.reconcile import add_marker, replace_marker
+from cogvlm_media.export.reconcile import add_marker, delete_marker, replace_marker
 from cogvlm_media.export.timeline import COLOURS, KINDS, RESOLVE_EXTRA, marks_for, premiere_colour_index, \
     resolve_colour
 from cogvlm_media.media.fingerprint import fingerprint
@@ -198,6 +198,9 @@ class SyncIn(BaseModel):
     nle: Nle
     container: Key
     items: Annotated[list[SyncItem], Field(max_length=5000)]
+    present: Annotated[list[Key], Field(max_length=20000)] | None = Field(
+        None, description="Every key of ours still in the container. Given, a linked marker whose key is "
+        "missing was deleted in the NLE: it is deleted here too (kept as history). Omitted: no deletions.")
 
 
 def _seconds(asset: m.Asset, frame: int) -> float:
@@ -249,12 +252,38 @@ def sync(body: SyncIn, background: BackgroundTasks, ctx: Context = Depends(conte
                                     use_key=item.use_key, asset_id=asset.id, marker_id=new.id))
                 results.append({"nle_key": item.nle_key, "status": "added", "marker_id": new.id, "replaced_id": None})
             touched.add(asset.id)
-    for asset_id in sorted(touched):
-        if any(r["status"] in ("changed", "added") for r in results):
+        if body.present is not None:
+            results += _deleted_in_nle(session, body, touched)
+    if any(r["status"] in ("changed", "added", "deleted") for r in results):
+        for asset_id in sorted(touched):
             announce_change(ctx, background, asset_id)
     counts = {s: sum(1 for r in results if r["status"] == s)
-              for s in ("changed", "added", "unchanged", "deleted_on_server")}
+              for s in ("changed", "added", "unchanged", "deleted", "deleted_on_server")}
     return {"results": results, "counts": counts}
+
+
+def _deleted_in_nle(session, body: SyncIn, touched: set[int]) -> list[dict[str, Any]]:
+    """Links of the container whose NLE marker is gone: the editor deleted it there, so the marker is
+    deleted here (superseded without a successor, kept as history) and the link dropped. A marker still
+    shown on another use of the same clip in the container stays, and so does the gone link (the next
+    pull reads it as "deleted on the timeline; not added again")."""
+    keep = set(body.present) | {item.nle_key for item in body.items}
+    out = []
+    rows = session.scalars(select(NleLink).where(NleLink.nle == body.nle, NleLink.container == body.container)).all()
+    lives = {link.id: _live(session, link.marker_id) for link in rows}
+    shown = {lives[link.id].id for link in rows if link.nle_key in keep and lives[link.id] is not None}
+    for link in rows:
+        if link.nle_key in keep:
+            continue
+        live = lives[link.id]
+        if live is not None and live.id in shown:
+            continue
+        if live is not None and not live.superseded:
+            delete_marker(live)
+            touched.add(live.asset_id)
+            out.append({"nle_key": link.nle_key, "status": "deleted", "marker_id": None, "replaced_id": live.id})
+        session.delete(link)
+    return out
 
 
 # --- cross-origin access for the panel -------------------------------------------------------------------

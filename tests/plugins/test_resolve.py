@@ -12,6 +12,7 @@ from fractions import Fraction
 import httpx
 import pytest
 from cogvlm_resolve import host, logic
+from cogvlm_resolve.client import Client
 from fake_resolve import FakeResolve, FakeTimeline
 from opentimelineio import opentime
 from pluginkit import MOMENTS, RATES, SCENES, SPECIAL_NAME
@@ -66,7 +67,7 @@ def expected_markers(geo: dict) -> dict[str, tuple[int, int]]:
 
 @pytest.fixture
 def client(server):
-    return logic.Client(server.url)
+    return Client(server.url)
 
 
 @pytest.mark.parametrize("key", list(TIMELINES))
@@ -158,7 +159,7 @@ def test_send_edits_stores_verified_markers_and_a_rerun_sends_nothing(plugin_arc
 
 
 def test_clear_messages(plugin_archive, tmp_path):
-    dead = logic.Client("http://127.0.0.1:9")  # nothing listens on the discard port
+    dead = Client("http://127.0.0.1:9")  # nothing listens on the discard port
     tl, _ = make_timeline("25", plugin_archive)
     with pytest.raises(logic.PluginError, match="not running"):
         host.pull(FakeResolve(tl), dead)
@@ -200,3 +201,45 @@ def test_conversion_between_rates():
     assert logic.asset_to_timeline(121, Fraction(60000, 1001), Fraction(30000, 1001)) == 61
     assert logic.timeline_to_asset(61, Fraction(60000, 1001), Fraction(30000, 1001)) == 122
     assert logic.asset_to_timeline(48, Fraction(24000, 1001), Fraction(24000, 1001)) == 48
+
+
+def test_send_edits_deletes_in_the_archive_what_the_editor_deleted_on_the_timeline(plugin_archive, client, server):
+    """Last in this file: it deletes markers of the 59.94 asset from the shared archive."""
+    asset_id = plugin_archive["assets"]["59.94"]["id"]
+
+    def archive():
+        doc = httpx.get(f"{server.url}/api/v1/assets/{asset_id}").json()
+        return {mk["name"]: mk for mk in doc["markers"]}, {mk["id"]: mk for mk in doc["history"]}
+
+    def frame_of(tl, name):
+        return sorted(f for f, info in tl.markers.items() if info["name"] == name)
+
+    # the same clip used twice over the same range: each marker shows twice
+    twice, geo = make_timeline("59.94", plugin_archive)
+    twice.tracks[1][0].left, twice.tracks[1][0].duration = geo["uses"]["a"]["inp"], geo["uses"]["a"]["dur"]
+    host.pull(FakeResolve(twice), client)
+    first, second = frame_of(twice, "Flash")
+    twice.DeleteMarkerAtFrame(first)
+    report = host.push(FakeResolve(twice), client)
+    assert report.counts == {}, report.text()  # still shown on the other use: kept in the archive
+    assert "Flash" in archive()[0]
+    again = host.pull(FakeResolve(twice), client)
+    assert again.counts == {} and frame_of(twice, "Flash") == [second], again.text()  # not put back either
+    flash_id = archive()[0]["Flash"]["id"]
+    twice.DeleteMarkerAtFrame(second)
+    report = host.push(FakeResolve(twice), client)
+    assert report.counts == {"deleted": 1}, report.text()
+    live, history = archive()
+    assert "Flash" not in live and flash_id in history  # kept as history, not erased
+    assert flash_id not in {link["live_marker_id"] for link in client.links(twice.uid)}
+    assert host.push(FakeResolve(twice), client).counts == {}
+
+    # a timeline with none of our markers left: nothing is deleted, and the report says why
+    bare, _geo = make_timeline("59.94", plugin_archive, second_use=False)
+    host.pull(FakeResolve(bare), client)
+    assert bare.markers
+    before = set(archive()[0])
+    bare.markers.clear()
+    report = host.push(FakeResolve(bare), client)
+    assert report.counts == {} and any("nothing deleted" in line for line in report.lines), report.text()
+    assert set(archive()[0]) == before

@@ -9,6 +9,7 @@ Scripting/README.txt): ``Timeline.AddMarker(frameId, color, name, note, duration
 from __future__ import absolute_import
 
 from cogvlm_resolve import logic
+from cogvlm_resolve.client import Client
 from cogvlm_resolve.logic import PluginError, Use
 
 
@@ -101,7 +102,7 @@ class Session(object):
 
 def pull(resolve, client=None):
     """Add (or update) the archive's markers on the current timeline."""
-    client = client or logic.Client()
+    client = client or Client()
     s = Session(resolve, client)
     report = Report("pull")
     changes, new_links, notes = logic.plan_pull(s.uses, s.asset_of_use, s.marks, s.assets, s.links, s.markers(),
@@ -135,14 +136,18 @@ def pull(resolve, client=None):
 
 
 def push(resolve, client=None):
-    """Send markers changed or added on the timeline back to the archive as editor-verified."""
-    client = client or logic.Client()
+    """Send markers changed, added or deleted on the timeline back to the archive (editor-verified; the
+    model's originals kept as history)."""
+    client = client or Client()
     s = Session(resolve, client)
     report = Report("send")
-    items, tags, notes = logic.plan_push(s.markers(), s.uses, s.asset_of_use, s.assets, s.marks, s.links,
+    existing = s.markers()
+    items, tags, notes = logic.plan_push(existing, s.uses, s.asset_of_use, s.assets, s.marks, s.links,
                                          s.config, s.rate, s.start)
-    if items:
-        result = client.sync(s.container, items)
+    present, more = logic.present_keys(existing, s.links)
+    notes.extend(more)
+    if items or logic.deletions(present, s.links):
+        result = client.sync(s.container, items, present)
         for status, n in result["counts"].items():
             if n:
                 report.count(status, n)

@@ -17,22 +17,12 @@ Runs on Python 3.6+ (Resolve's supported range) with the standard library only.
 from __future__ import absolute_import, division
 
 import json
-import os
 import uuid
 from collections import namedtuple
 from fractions import Fraction
 
-try:  # Python 3
-    from urllib.error import HTTPError, URLError
-    from urllib.parse import urlencode
-    from urllib.request import Request, urlopen
-except ImportError:  # pragma: no cover - Python 2 is not supported by Resolve 17+
-    raise
-
-DEFAULT_URL = "http://127.0.0.1:8765"
 KEY_PREFIX = "cogvlm-media:"
 MAX_NUDGE = 12  # frames searched either side of an occupied frame
-NLE = "resolve"
 
 # timelineFrameRate strings → exact rates
 _RATES = {
@@ -337,62 +327,31 @@ def plan_push(existing, uses, asset_of_use, assets, marks_of_asset, links, confi
     return items, tags, notes
 
 
-# --- the review server -----------------------------------------------------------------------------------
-
-class Client(object):
-    """The review server's /api/v1 over urllib (standard library only)."""
-
-    def __init__(self, url=None, token=None, timeout=30.0):
-        self.url = (url or os.environ.get("COGVLM_MEDIA_URL") or DEFAULT_URL).rstrip("/")
-        self.token = token if token is not None else os.environ.get("COGVLM_MEDIA_TOKEN", "")
-        self.timeout = timeout
-
-    def _call(self, method, path, body=None):
-        data = json.dumps(body).encode("utf-8") if body is not None else None
-        req = Request(self.url + "/api/v1" + path, data=data, method=method)
-        req.add_header("Accept", "application/json")
-        if data is not None:
-            req.add_header("Content-Type", "application/json")
-        if self.token:
-            req.add_header("Authorization", "Bearer " + self.token)
-        try:
-            with urlopen(req, timeout=self.timeout) as resp:
-                return json.loads(resp.read().decode("utf-8"))
-        except HTTPError as exc:
-            try:
-                message = json.loads(exc.read().decode("utf-8"))["error"]["message"]
-            except Exception:
-                message = str(exc)
-            raise PluginError("the review server said: {} ({})".format(message, exc.code))
-        except (URLError, OSError) as exc:
-            raise PluginError("the cogvlm-media review server is not running at {} ({}). Start it with "
-                              "`cogvlm-media serve` and run this again.".format(self.url, getattr(exc, "reason", exc)))
-
-    def health(self):
-        return self._call("GET", "/health")
-
-    def config(self):
-        return self._call("GET", "/nle/config")
-
-    def match(self, items):
-        out = []
-        for start in range(0, len(items), 200):
-            out.extend(self._call("POST", "/nle/match", {"items": items[start:start + 200]})["items"])
-        return out
-
-    def marks(self, asset_id):
-        return self._call("GET", "/nle/assets/{}/marks".format(int(asset_id)))
-
-    def links(self, container):
-        return self._call("GET", "/nle/links?" + urlencode({"nle": NLE, "container": container}))["links"]
-
-    def put_links(self, container, links):
-        return self._call("PUT", "/nle/links", {"nle": NLE, "container": container, "links": links})
-
-    def sync(self, container, items):
-        return self._call("POST", "/nle/sync", {"nle": NLE, "container": container, "items": items})
+def present_keys(existing, links):
+    """Our keys still on the timeline, sent as ``present`` so that markers deleted in Resolve are deleted
+    in the archive too; ``(None, notes)`` when no linked marker is left on the timeline at all, since a
+    timeline whose marker data did not come back cannot be told from one where everything was deleted:
+    then nothing is deleted."""
+    keys = set()
+    for info in existing.values():
+        key, _f, _d = parse_custom_data(info.get("customData"))
+        if key:
+            keys.add(key)
+    linked = [l for l in links if l["live_marker_id"] is not None]
+    if linked and not any(l["nle_key"] in keys for l in linked):
+        return None, ["none of the archive's markers is on this timeline any more: nothing deleted in the "
+                      "archive (delete them on the review page if that was meant)"]
+    return sorted(keys), []
 
 
-__all__ = ["Use", "Wanted", "Change", "PluginError", "Client", "parse_rate", "timecode", "place", "plan_pull",
+def deletions(present, links):
+    """How many linked markers ``present`` leaves out (what the server will look at)."""
+    if present is None:
+        return 0
+    keep = set(present)
+    return sum(1 for l in links if l["live_marker_id"] is not None and l["nle_key"] not in keep)
+
+
+__all__ = ["Use", "Wanted", "Change", "PluginError", "parse_rate", "timecode", "place", "plan_pull",
            "plan_push", "resolve_collisions", "custom_data", "parse_custom_data", "asset_to_timeline",
-           "timeline_to_asset", "otio_colour"]
+           "timeline_to_asset", "otio_colour", "present_keys", "deletions"]
