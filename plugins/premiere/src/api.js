@@ -49,7 +49,11 @@ class Client {
     return (await this.call("GET", `/nle/links?${q}`)).links;
   }
   putLinks(container, links) { return this.call("PUT", "/nle/links", { nle: "premiere", container, links }); }
-  sync(container, items) { return this.call("POST", "/nle/sync", { nle: "premiere", container, items }); }
+  sync(container, items, present = null) {
+    const body = { nle: "premiere", container, items };
+    if (present !== null) body.present = present;
+    return this.call("POST", "/nle/sync", body);
+  }
   search(q) { return this.call("GET", `/search?${new URLSearchParams({ q, limit: "50" })}`); }
 }
 

@@ -233,9 +233,10 @@ async function pushOwner(ppro, client, config, owner, container, wantedByMark, t
     if (w) expected.set(link.nle_key, { start: w.start, duration: w.duration, mark: w.mark });
   }
   const { items, notes } = logic.planPush(list, links, expected, toAsset, config);
-  notes.forEach((n) => report.say(n));
-  if (!items.length) return;
-  const result = await client.sync(container, items.map(({ needsKey, ...rest }) => rest));
+  const { present, gone, notes: more } = logic.presentKeys(list, links);
+  [...notes, ...more].forEach((n) => report.say(n));
+  if (!items.length && !gone) return;
+  const result = await client.sync(container, items.map(({ needsKey, ...rest }) => rest), present);
   for (const [status, n] of Object.entries(result.counts)) if (n) report.count(status, n);
   // markers new to the archive that have no GUID get our key in their comments
   const untagged = items.filter((it) => it.needsKey);
@@ -247,7 +248,7 @@ async function pushOwner(ppro, client, config, owner, container, wantedByMark, t
   }
 }
 
-/** "Send my edits back": changed or new markers on the active sequence and on the project's clips. */
+/** "Send my edits back": changed, new or deleted markers on the active sequence and on the project's clips. */
 async function sendEdits(ppro, client, options = {}) {
   const { config, project } = await session(ppro, client);
   const report = new Report("Sent to the archive");

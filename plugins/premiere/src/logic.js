@@ -219,7 +219,23 @@ function planPush(markers, links, expected, toAsset, config) {
   return { items, notes };
 }
 
+/**
+ * Our keys still on the owner, sent as `present` so that markers deleted in Premiere are deleted in the
+ * archive too, with how many linked markers that leaves out. `present` is null (nothing is deleted) when
+ * no linked marker is left at all: an owner whose markers did not come back looks the same as one where
+ * every marker was deleted.
+ */
+function presentKeys(markers, links) {
+  const keys = new Set(markers.filter((m) => m.key).map((m) => m.key));
+  const linked = links.filter((l) => l.live_marker_id !== null);
+  if (linked.length && !linked.some((l) => keys.has(l.nle_key))) {
+    return { present: null, gone: 0, notes: ["none of the archive's markers is left here: nothing deleted in the archive "
+      + "(delete them on the review page if that was meant)"] };
+  }
+  return { present: [...keys].sort(), gone: linked.filter((l) => !keys.has(l.nle_key)).length, notes: [] };
+}
+
 module.exports = {
   TICKS_PER_SECOND, big, divRound, framesToTicks, ticksToFrames, rateFromTimebase, snap, timecode,
-  placeOnSequence, placeOnClip, planPull, planPush, sameAsPlaced, otioColour, splitTag, tagged, newKey,
+  placeOnSequence, placeOnClip, planPull, planPush, presentKeys, sameAsPlaced, otioColour, splitTag, tagged, newKey,
 };

@@ -29,7 +29,7 @@ let info;
 test.before(async () => { info = await server.archive(); });
 test.after(() => server.stop());
 
-function build(key, { withGuid = true, secondUse = true } = {}) {
+function build(key, { withGuid = true, secondUse = true, sameRange = false } = {}) {
   const rate = RATES[key];
   const tpf = (TPS * rate[1]) / rate[0];
   const asset = info.assets[key];
@@ -37,6 +37,7 @@ function build(key, { withGuid = true, secondUse = true } = {}) {
   const seq = new fake.Sequence(`seq ${key}`, tpf, withGuid);
   const uses = [{ track: 0, start: 300n * tpf, inPoint: frameAt(10, rate) * tpf, length: frameAt(100, rate) * tpf }];
   if (secondUse) uses.push({ track: 1, start: 300n * tpf + uses[0].length + 40n * tpf, inPoint: frameAt(120, rate) * tpf, length: frameAt(60, rate) * tpf });
+  if (sameRange) Object.assign(uses[1], { inPoint: uses[0].inPoint, length: uses[0].length });
   seq.tracks = [new fake.VideoTrack([]), new fake.VideoTrack([])];
   for (const u of uses) seq.tracks[u.track].items.push(new fake.VideoClipTrackItem(clip, u.start, u.start + u.length, u.inPoint));
   const project = new fake.Project(new fake.FolderItem("root", [new fake.FolderItem("bin", [clip])]), seq);
@@ -136,4 +137,38 @@ test("clear messages when the server is not running or no clip matches", async (
   const stranger = new fake.ClipProjectItem("x.mov", "/nowhere/x.mov", true);
   b.seq.tracks = [new fake.VideoTrack([new fake.VideoClipTrackItem(stranger, 0n, 100n * b.tpf, 0n)])];
   await assert.rejects(host.addToSequence(b.ppro, new Client(info.url)), /No clip in this sequence matches/);
+});
+
+test("deleted in Premiere, deleted in the archive (kept as history); kept while another use still shows it", async () => {
+  // last in this file: it deletes a marker of the 59.94 asset from the suite's archive
+  const b = build("59.94", { sameRange: true });
+  const client = new Client(info.url);
+  const live = async () => Object.fromEntries((await client.call("GET", `/assets/${b.asset.id}`)).markers.map((m) => [m.name, m]));
+  const remove = (markers) => b.project.lockedAccess(() => b.project.executeTransaction((c) => {
+    for (const m of markers) c.addAction(b.seq._markers.createRemoveMarkerAction(m));
+  }));
+  await host.addToSequence(b.ppro, client);
+  const flashes = b.seq._markers.items.filter((m) => m._name === "Flash");
+  assert.equal(flashes.length, 2); // one per use of the clip
+  remove([flashes[0]]);
+  let report = await host.sendEdits(b.ppro, client);
+  assert.deepEqual(report.counts, {}, report.text()); // still on the other use: kept
+  const flashId = (await live()).Flash.id;
+  const pull = await host.addToSequence(b.ppro, client);
+  assert.equal(pull.counts.added || 0, 0, pull.text()); // and not put back
+  remove([flashes[1]]);
+  report = await host.sendEdits(b.ppro, client);
+  assert.deepEqual(report.counts, { deleted: 1 }, report.text());
+  const doc = await client.call("GET", `/assets/${b.asset.id}`);
+  assert.ok(!doc.markers.some((m) => m.name === "Flash"));
+  assert.ok(doc.history.some((h) => h.id === flashId));
+  assert.deepEqual((await host.sendEdits(b.ppro, client)).counts, {});
+
+  // nothing of ours left on the sequence: nothing deleted, and the report says why
+  const before = Object.keys(await live()).sort();
+  remove(b.seq._markers.items.slice());
+  report = await host.sendEdits(b.ppro, client);
+  assert.deepEqual(report.counts, {}, report.text());
+  assert.ok(report.lines.some((l) => /nothing deleted/.test(l)), report.text());
+  assert.deepEqual(Object.keys(await live()).sort(), before);
 });
