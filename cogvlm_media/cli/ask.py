@@ -53,13 +53,13 @@ def register(app: typer.Typer) -> None:
 
         settings = state(ctx).settings
         if not settings.model.path:
-            raise fail(escape("no vision model configured: set [model] path = \"/path/to/cogvlm2-video-llama3-chat\" "
-                              "(a local checkpoint folder or a hub id) in the config"))
+            raise fail("no vision model configured: set [model] path = \"/path/to/cogvlm2-video-llama3-chat\" "
+                       "(a local checkpoint folder or a hub id) in the config")
         try:
             info = probe(file)
             times = frame_times(file, info.frame_count)
         except (ProbeError, FrameReadError) as exc:
-            raise fail(escape(f"{file}: {exc}")) from None
+            raise fail(f"{file}: {exc}") from None
         windows = [w for w in plan_windows([], times, info.duration, settings.analysis.window_seconds)
                    if w.frame_indices]
 
@@ -69,7 +69,7 @@ def register(app: typer.Typer) -> None:
         try:
             chat = VideoChat.from_settings(settings.model)
         except ModelLoadError as exc:
-            raise fail(escape(str(exc))) from None  # fail() prints rich markup
+            raise fail(str(exc)) from None  # fail() escapes rich markup itself
         if batch_size:
             chat.batch_size = batch_size
         clock = Clock.for_media(info.fps_num, info.fps_den, info.start_timecode)

@@ -7,7 +7,6 @@ from dataclasses import replace
 from typing import Optional
 
 import typer
-from rich.markup import escape
 
 from cogvlm_media.cli.context import console, fail, state
 
@@ -40,7 +39,7 @@ def register(app: typer.Typer) -> None:
         try:
             application = create_app(settings, st.engine)
         except InsecureBind as exc:
-            raise fail(escape(str(exc)), 2) from None
+            raise fail(str(exc), 2) from None
         shown = f"[{server.host}]" if ":" in server.host else server.host
         where = f"http://{'127.0.0.1' if server.host in ('0.0.0.0', '::') else shown}:{server.port}/"
         console.print(f"review page: {where}" + ("?token=…" if server.token else ""), markup=False)

@@ -66,6 +66,7 @@ def test_ask_without_model_or_offline_hub(tmp_path, cut_clip, monkeypatch):
     bare.write_text(f'home = "{tmp_path / "home"}"\n')
     code, out = run("--config", bare, "ask", cut_clip.path, "what happens?")
     assert code == 1 and "no vision model configured" in out
+    assert "set [model] path" in out and "\\[" not in out  # bracket shown as is, escaped once
     hub = tmp_path / "hub.toml"
     hub.write_text(f'home = "{tmp_path / "home"}"\n[model]\npath = "THUDM/cogvlm2-video-llama3-chat"\n')
     import huggingface_hub.constants

@@ -54,7 +54,7 @@ def test_non_loopback_bind_needs_a_token(archive):
     with pytest.raises(InsecureBind):
         create_app(open_bind, archive.engine)
     result = CliRunner().invoke(cli_app, ["serve", "--host", "0.0.0.0", "--port", "0"], env=archive.env)
-    assert result.exit_code == 2 and "needs a token" in result.output
+    assert result.exit_code == 2 and "needs a token (--token, [server] token" in result.output  # escaped once
     short = CliRunner().invoke(cli_app, ["serve", "--host", "0.0.0.0", "--token", "abc"], env=archive.env)
     assert short.exit_code == 2
 
