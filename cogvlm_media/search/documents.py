@@ -62,10 +62,14 @@ class Document:
 
 
 def marker_text(name: str, note: str) -> str:
+    """What a marker is found by and shown as: its name and note, once each. A name that is the note's
+    opening words (speech markers are named by their first words, cut with "…") adds nothing."""
     name, note = (name or "").strip(), (note or "").strip()
     if not note or note == name:
         return name
-    return f"{name}. {note}" if name else note
+    if not name or note.startswith(name.removesuffix("…").rstrip()):
+        return note
+    return f"{name}. {note}"
 
 
 def _markers(session: Session, where) -> Iterator[Document]:

@@ -152,3 +152,17 @@ def test_imported_markers_are_searchable_and_verified(home, tmp_path):
     assert top["verified"] and top["time"] == 60.0 and top["source"] == "marker"
     assert any(h["kind"] == "caption" and not h["verified"] for h in doc["hits"][1:])
     assert cli(settings, "reindex", "--check").exit_code == 0
+
+
+@pytest.mark.parametrize("name,note,text", [
+    ("Flash", "", "Flash"),
+    ("Flash", "Flash", "Flash"),
+    ("Flash", "a bright flash", "Flash. a bright flash"),
+    ("", "only a note", "only a note"),
+    ("Each shot change here is a…", "Each shot change here is a hard cut.", "Each shot change here is a hard cut."),
+    ("Speaker: hello", "Hello there.", "Speaker: hello. Hello there."),
+])
+def test_a_marker_is_indexed_by_its_name_and_note_once_each(name, note, text):
+    from cogvlm_media.search.documents import marker_text
+
+    assert marker_text(name, note) == text
