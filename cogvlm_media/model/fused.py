@@ -15,8 +15,12 @@ are compiled by then, so capture records no compilation.
 
 from __future__ import annotations
 
+import logging
+
 import torch
 from transformers.models.llama.modeling_llama import apply_rotary_pos_emb
+
+log = logging.getLogger(__name__)
 
 
 def available(device: torch.device | str) -> bool:
@@ -30,12 +34,33 @@ def available(device: torch.device | str) -> bool:
     return True
 
 
+def probe(device: torch.device) -> str | None:
+    """Compile and run one tiny fused kernel on ``device``; the reason when that fails (no C compiler for
+    Triton's launcher, a broken Triton), so a model falls back to eager layers at load time instead of
+    failing on its first batch."""
+    try:
+        fn = torch.compile(lambda x: torch.nn.functional.silu(x) * x, backend="inductor", fullgraph=True)
+        fn(torch.ones(8, device=device))
+        if torch.device(device).type == "cuda":
+            torch.cuda.synchronize(device)
+    except Exception as exc:  # noqa: BLE001 - any failure means: stay eager
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
+        return f"{type(exc).__name__}: {first}"[:300]
+    return None
+
+
 def fuse_language(model, backend: str = "inductor") -> bool:
     """Compile the element-wise parts of every decoder layer of ``model`` (a ``CogVLMVideoForCausalLM``)
-    in place. ``backend="inductor"`` only on a CUDA device with Triton (False otherwise: nothing changes);
-    other backends (``"aot_eager"``) are for tests of the wiring on any device."""
-    if backend == "inductor" and not available(model.device):
-        return False
+    in place. ``backend="inductor"`` only on a CUDA device with Triton where a probe kernel compiles and
+    runs (False otherwise, with a logged reason: nothing changes); other backends (``"aot_eager"``) are
+    for tests of the wiring on any device."""
+    if backend == "inductor":
+        if not available(model.device):
+            return False
+        reason = probe(model.device)
+        if reason:
+            log.warning("language layers stay eager (torch.compile failed: %s)", reason)
+            return False
     import torch._dynamo
 
     torch._dynamo.config.cache_size_limit = max(torch._dynamo.config.cache_size_limit, 64)

@@ -21,6 +21,19 @@ def test_inductor_fusion_is_only_offered_on_cuda(tiny_model):
     assert model.fused == "" and model.model.layers[0].self_attn.rope is fused.apply_rotary_pos_emb
 
 
+def test_a_failing_compiler_leaves_the_layers_eager(tiny_model, monkeypatch, caplog):
+    model = copy.deepcopy(tiny_model)
+    monkeypatch.setattr(fused, "available", lambda device: True)  # as on a GPU with Triton
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("Failed to find C compiler. Please specify via CC environment variable.")
+
+    monkeypatch.setattr(torch, "compile", broken)
+    assert fused.fuse_language(model) is False
+    assert model.fused == "" and model.model.layers[0].mlp._compiled_call_impl is None
+    assert "stay eager" in caplog.text and "C compiler" in caplog.text
+
+
 def test_fused_layers_generate_what_eager_layers_generate(tiny_model, tokenizer):
     model = copy.deepcopy(tiny_model)
     assert fused.fuse_language(model, backend="aot_eager")
