@@ -257,6 +257,8 @@ class Daemon:
             if self._live else None
         # index updates after each stored file run beside the workers, not inside them
         with hooks.background(drain_seconds=INDEX_DRAIN_SECONDS) as self._hooks:
+            # first, bring the search index up to date (a stop may have left an update behind)
+            hooks.emit("asset_changed", self.engine, self.settings)
             try:
                 if live:
                     live.start()
