@@ -46,6 +46,7 @@ def _dispatch(event: str, engine: Any, settings: Any, payload: dict[str, Any]) -
 class _Background:
     def __init__(self, drain_seconds: float) -> None:
         self.drain_seconds = drain_seconds  # the owner may change it before the block ends
+        self.closed = False
         self.queue: queue.Queue = queue.Queue()
         self.pending: set[tuple] = set()
         self.lock = threading.Lock()
@@ -76,6 +77,7 @@ class _Background:
         code (torch) when the interpreter tears down aborts the process, so the owner must leave with
         ``os._exit`` instead."""
         wait = max(0.0, self.drain_seconds)
+        self.closed = True
         self.deadline = time.monotonic() + wait
         self.queue.put(None)
         self.thread.join(wait)
@@ -83,8 +85,8 @@ class _Background:
 
     @property
     def busy(self) -> bool:
-        """A listener is still running (only meaningful after :meth:`close`)."""
-        return self.thread.is_alive()
+        """Closed with a listener still running (a nested block's owner never sees this: it did not close)."""
+        return self.closed and self.thread.is_alive()
 
 
 _background: _Background | None = None

@@ -69,6 +69,9 @@ def test_closing_leaves_a_slow_listener_behind_and_says_so(monkeypatch):
     with hooks.background(drain_seconds=0.3) as worker:
         hooks.emit("test_event", None, None, asset_id=1)
         time.sleep(0.05)
+        with hooks.background(drain_seconds=0.0) as inner:  # nested: the outer block owns the thread
+            assert inner is worker
+        assert not worker.busy  # leaving the inner block closed nothing
     assert 0.25 < time.monotonic() - started < 2  # bounded: the budget, not the listener, decides
     assert worker.busy  # the owner must leave without interpreter teardown
     release.set()
