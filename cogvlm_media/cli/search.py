@@ -94,15 +94,20 @@ def register(app: typer.Typer) -> None:
         if not result.hits:
             console.print(f"No matches for {query!r}.")
             return
+        # one column for where (file, timecode, seconds) and one for how (index, score): readable at 80 columns
         table = Table(title=f"{len(result.hits)} hits for {query!r}", title_justify="left")
-        for col in ("#", "file", "timecode", "seconds", "kind", "text", "matched", "score"):
-            table.add_column(col, overflow="fold")
+        table.add_column("#", justify="right")
+        table.add_column("file · timecode · seconds", overflow="fold", min_width=18)
+        table.add_column("kind")
+        table.add_column("text", overflow="fold", ratio=1)
+        table.add_column("matched · score", overflow="fold")
         for i, h in enumerate(result.hits, 1):
-            where = h.timecode + (f"\n→ {seconds_label(h.refined['time'])}" if h.refined and h.refined["time"]
-                                  is not None else "")
-            table.add_row(str(i), Path(h.file).name if h.file else f"asset {h.asset_id}", where,
-                          f"{h.time:.2f}", h.kind + (" ✓" if h.verified else ""), h.text[:160],
-                          "+".join(h.matched), f"{h.score:.4f}")
+            name = Path(h.file).name if h.file else f"asset {h.asset_id}"
+            where = f"{name}\n{h.timecode} · {h.time:.2f} s"
+            if h.refined and h.refined["time"] is not None:
+                where += f"\n→ {seconds_label(h.refined['time'])}"
+            table.add_row(str(i), where, h.kind + (" ✓" if h.verified else ""), h.text[:160],
+                          f"{'+'.join(h.matched)}\n{h.score:.4f}")
         console.print(table)
 
     @app.command()

@@ -69,7 +69,7 @@ def marker_text(name: str, note: str) -> str:
         return name
     if not name or note.startswith(name.removesuffix("…").rstrip()):
         return note
-    return f"{name}. {note}"
+    return f"{name} {note}" if name.endswith((".", "!", "?", "…", ":")) else f"{name}. {note}"
 
 
 def _markers(session: Session, where) -> Iterator[Document]:

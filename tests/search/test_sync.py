@@ -161,6 +161,7 @@ def test_imported_markers_are_searchable_and_verified(home, tmp_path):
     ("", "only a note", "only a note"),
     ("Each shot change here is a…", "Each shot change here is a hard cut.", "Each shot change here is a hard cut."),
     ("Speaker: hello", "Hello there.", "Speaker: hello. Hello there."),
+    ("Welcome to the demo.", "0:00–0:20, 4 shots.", "Welcome to the demo. 0:00–0:20, 4 shots."),  # no ".."
 ])
 def test_a_marker_is_indexed_by_its_name_and_note_once_each(name, note, text):
     from cogvlm_media.search.documents import marker_text
