@@ -71,17 +71,16 @@ class _Background:
                 continue  # derived data: the search index catches up from the database later
             _dispatch(event, engine, settings, payload)
 
-    def close(self) -> bool:
+    def close(self) -> None:
         """Run pending events for up to ``drain_seconds``, drop the rest, and wait for the one in flight
-        until the same deadline. False when a listener is still running: a thread left inside native
-        code (torch) when the interpreter tears down aborts the process, so the owner must leave with
-        ``os._exit`` instead."""
+        until the same deadline. A listener still running after it shows as :attr:`busy`: a thread left
+        inside native code (torch) when the interpreter tears down aborts the process, so the owner must
+        then leave with ``os._exit``."""
         wait = max(0.0, self.drain_seconds)
         self.closed = True
         self.deadline = time.monotonic() + wait
         self.queue.put(None)
         self.thread.join(wait)
-        return not self.thread.is_alive()
 
     @property
     def busy(self) -> bool:

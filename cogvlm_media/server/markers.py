@@ -15,7 +15,7 @@ from cogvlm_media.server.common import ApiError, AssetId, Context, MarkerId, ann
     checked_name, context, get_asset, get_marker
 from cogvlm_media.store import models as m
 from cogvlm_media.store.engine import read_session, write_session
-from cogvlm_media.store.queries import asset_document, clock_for
+from cogvlm_media.store.queries import asset_document, clock_for, live_successor
 
 router = APIRouter(tags=["markers"])
 
@@ -63,19 +63,14 @@ def _timing(asset: m.Asset, time: float | None, duration: float | None, old: m.M
     return t, d
 
 
+def _live_id(session, marker: m.Marker) -> int | None:
+    live = live_successor(session, marker)
+    return live.id if live is not None else None
+
+
 def _document_marker(session, asset_id: int, marker_id: int) -> dict[str, Any]:
     doc = asset_document(get_asset(session, asset_id))
     return next(mk for mk in doc["markers"] + doc["history"] if mk["id"] == marker_id)
-
-
-def _live_successor(session, marker: m.Marker) -> int | None:
-    from sqlalchemy import select
-
-    current, seen = marker, set()
-    while current is not None and current.superseded and current.id not in seen:
-        seen.add(current.id)
-        current = session.scalars(select(m.Marker).where(m.Marker.replaces_id == current.id)).first()
-    return current.id if current is not None and not current.superseded else None
 
 
 @router.get("/assets/{asset_id}/markers", summary="Live markers of an asset (and, with history=true, the replaced ones)")
@@ -130,7 +125,7 @@ def edit_marker(body: MarkerEdit, background: BackgroundTasks, marker_id: int = 
         old = get_marker(session, marker_id)
         if old.superseded:
             raise ApiError(409, "superseded", f"marker {marker_id} was already replaced or deleted",
-                           current_id=_live_successor(session, old))
+                           current_id=_live_id(session, old))
         asset = get_asset(session, old.asset_id)
         t, d = _timing(asset, body.time, body.duration, old)
         clock = clock_for(asset)
@@ -158,7 +153,7 @@ def remove_marker(background: BackgroundTasks, marker_id: int = MarkerId, ctx: C
         old = get_marker(session, marker_id)
         if old.superseded:
             raise ApiError(409, "superseded", f"marker {marker_id} was already replaced or deleted",
-                           current_id=_live_successor(session, old))
+                           current_id=_live_id(session, old))
         delete_marker(old)
         asset_id = old.asset_id
     announce_change(ctx, background, asset_id)

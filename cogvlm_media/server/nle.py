@@ -29,7 +29,7 @@ from cogvlm_media.server.common import MAX_ID, ApiError, AssetId, Context, annou
 from cogvlm_media.store import models as m
 from cogvlm_media.store.engine import read_session, write_session
 from cogvlm_media.store.nle_links import NLES, NleLink
-from cogvlm_media.store.queries import asset_by_fingerprint, path_row
+from cogvlm_media.store.queries import asset_by_fingerprint, live_successor, path_row
 
 router = APIRouter(prefix="/nle", tags=["nle plugins"])
 TICKS_PER_SECOND = 254_016_000_000  # Premiere Pro's time base
@@ -120,11 +120,7 @@ def marks(asset_id: int = AssetId, ctx: Context = Depends(context)) -> dict[str,
 
 
 def _live(session, marker_id: int) -> m.Marker | None:
-    current, seen = session.get(m.Marker, marker_id), set()
-    while current is not None and current.superseded and current.id not in seen:
-        seen.add(current.id)
-        current = session.scalars(select(m.Marker).where(m.Marker.replaces_id == current.id)).first()
-    return current if current is not None and not current.superseded else None
+    return live_successor(session, session.get(m.Marker, marker_id))
 
 
 def _link_row(session, link: NleLink) -> dict[str, Any]:

@@ -63,6 +63,16 @@ def clock_for(asset: m.Asset) -> Clock:
     return Clock.for_media(asset.fps_num, asset.fps_den, asset.start_timecode)
 
 
+def live_successor(session: Session, marker: m.Marker | None) -> m.Marker | None:
+    """The live marker that ``marker`` became: itself if live, else the end of its ``replaces_id`` chain
+    (None when an editor deleted it along the way)."""
+    current, seen = marker, set()
+    while current is not None and current.superseded and current.id not in seen:
+        seen.add(current.id)
+        current = session.scalars(select(m.Marker).where(m.Marker.replaces_id == current.id)).first()
+    return current if current is not None and not current.superseded else None
+
+
 def live_markers(asset: m.Asset) -> list[m.Marker]:
     return [mk for mk in asset.markers if not mk.superseded]
 

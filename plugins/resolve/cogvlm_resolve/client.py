@@ -69,5 +69,3 @@ class Client(object):
         if present is not None:
             body["present"] = present
         return self._call("POST", "/nle/sync", body)
-
-
