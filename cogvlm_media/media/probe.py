@@ -135,11 +135,9 @@ def probe(path: str | os.PathLike[str]) -> MediaInfo:
     if vfr and avg_rate:
         fps = avg_rate.limit_denominator(1001)
 
-    duration_text = video.get("duration") or fmt.get("duration")
-    try:
-        duration = float(duration_text)
-    except (TypeError, ValueError):
-        raise ProbeError("video stream has no duration (truncated file?)") from None
+    duration = _seconds(video.get("duration") or fmt.get("duration"))
+    if duration is None:
+        raise ProbeError("video stream has no duration (truncated file?)")
     if duration <= 0:
         raise ProbeError("video stream has zero duration")
     frame_count = _frame_count(str(p), video, duration, fps)
