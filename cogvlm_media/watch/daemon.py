@@ -321,6 +321,10 @@ class Daemon:
     def _shutdown(self) -> None:
         signalled = self.stopping.is_set()  # else: --exit-when-idle found nothing left to do
         self.stopping.set()
+        if signalled:
+            running = len(self.current)
+            self.note(f"stopping: {running} running job(s) get up to {self.settings.watch.shutdown_seconds:.0f} s"
+                      if running else "stopping")
         with self._wake:
             self._wake.notify_all()
         self.supervisor.stop()

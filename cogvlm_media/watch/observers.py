@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 import os
 import queue
+import threading
 from dataclasses import dataclass, field
 
 from watchdog.events import FileSystemEvent, FileSystemEventHandler
@@ -23,6 +24,9 @@ NETWORK_FS = {
     "lustre", "gpfs", "beegfs", "davfs", "fuse.sshfs", "fuse.rclone", "fuse.s3fs", "fuse.gcsfuse",
     "fuse.glusterfs", "fuse.cephfs", "fuse.davfs2", "fuse.smbnetfs", "fuse.juicefs", "fuse.mergerfs",
 }
+
+
+STOP_SECONDS = 2.0  # the longest a stopping observer may hold up a rebuild or the daemon's shutdown
 
 
 def _unescape(field_: str) -> str:
@@ -141,11 +145,21 @@ class Supervisor:
         return True
 
     @staticmethod
-    def _stop(observer) -> None:
-        try:
-            observer.stop()
-        except Exception:
-            pass
+    def _stop(observer, wait: float = STOP_SECONDS) -> None:
+        """Stop ``observer`` without letting it hold up the caller for more than ``wait`` seconds:
+        watchdog's ``stop()`` joins the observer's emitters with no time limit. Observer threads are
+        daemon threads, so one that never finishes does not keep the process alive."""
+        def stop() -> None:
+            try:
+                observer.stop()
+            except Exception:
+                pass
+
+        stopper = threading.Thread(target=stop, name="observer-stop", daemon=True)
+        stopper.start()
+        stopper.join(wait)
+        if stopper.is_alive():
+            log.warning("an observer did not stop within %.0f s; left behind", wait)
 
     def healthy(self, root: Root) -> bool:
         observer = root.observer

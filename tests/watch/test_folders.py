@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import queue
 import shutil
+import threading
+import time
 
 import watch_support as ws
 
@@ -79,3 +81,22 @@ def test_handler_never_raises():
     events: queue.SimpleQueue = queue.SimpleQueue()
     QueueHandler(events).dispatch(FileMovedEvent("/x/.a.tmp", "/x/a.mp4"))
     assert _drain(events) == [("deleted", "/x/.a.tmp", False), ("moved", "/x/a.mp4", False)]
+
+
+def test_an_observer_that_hangs_in_stop_holds_up_nothing():
+    """watchdog's stop() joins emitters with no time limit; a rebuild or a shutdown must not wait on it."""
+    release = threading.Event()
+
+    class Stuck:
+        stopped = False
+
+        def stop(self):
+            release.wait(30)
+            self.stopped = True
+
+    stuck = Stuck()
+    started = time.monotonic()
+    Supervisor._stop(stuck, wait=0.3)
+    assert 0.25 < time.monotonic() - started < 2 and not stuck.stopped
+    release.set()
+    ws.wait_until(lambda: stuck.stopped, 5, what="the stop to finish in the background")

@@ -65,7 +65,8 @@ def write_config(folder: Path, analyser: str = "watchtest", **watch) -> Path:
 
 def cli_env(config: Path, **extra: str) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("COGVLM_MEDIA_", "WATCHTEST_"))}
-    env.update({"COGVLM_MEDIA_CONFIG": str(config), "PYTHONUNBUFFERED": "1", "COLUMNS": "200"})
+    env.update({"COGVLM_MEDIA_CONFIG": str(config), "PYTHONUNBUFFERED": "1", "COLUMNS": "200",
+                "PYTHONFAULTHANDLER": "1"})
     env.update(extra)
     return env
 
@@ -98,6 +99,11 @@ class DaemonProcess:
         try:
             return self.proc.wait(timeout=timeout)
         except subprocess.TimeoutExpired:
+            self.proc.send_signal(signal.SIGABRT)  # PYTHONFAULTHANDLER: every thread's stack into the log
+            try:
+                self.proc.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                pass
             raise AssertionError(f"daemon still running {timeout} s after SIGTERM:\n{self.text()}") from None
 
     def kill(self) -> None:
