@@ -15,7 +15,7 @@ from opentimelineio import opentime
 
 from cogvlm_media.export import resolve_edl
 from cogvlm_media.export.timeline import NAMESPACE, check_timecode, placement, split_tag
-from cogvlm_media.store import models as m
+from cogvlm_media.store.models import Asset
 
 FORMATS = ("otio", "edl-resolve", "edl", "fcp7xml", "fcpxml", "json")
 
@@ -74,7 +74,7 @@ def _frame(t: opentime.RationalTime, rate: Fraction) -> int:
     return int(round(t.rescaled_to(float(rate)).value))
 
 
-def _pick_clip(tl: otio.schema.Timeline, asset: m.Asset) -> otio.schema.Clip:
+def _pick_clip(tl: otio.schema.Timeline, asset: Asset) -> otio.schema.Clip:
     clips = list(tl.find_clips())
     names = {Path(p.path).name for p in asset.paths}
     for c in clips:
@@ -88,7 +88,7 @@ def _pick_clip(tl: otio.schema.Timeline, asset: m.Asset) -> otio.schema.Clip:
     raise ImportFailed(f"the timeline has {len(clips)} clips and none is asset {asset.id}")
 
 
-def _otio(tl, asset: m.Asset, rate: Fraction, src_start: int) -> ImportSet:
+def _otio(tl, asset: Asset, rate: Fraction, src_start: int) -> ImportSet:
     clip = _pick_clip(tl, asset)
     ref = clip.media_reference
     base = _frame(ref.available_range.start_time, rate) if ref and ref.available_range else src_start
@@ -103,7 +103,7 @@ def _otio(tl, asset: m.Asset, rate: Fraction, src_start: int) -> ImportSet:
     return ImportSet("otio", items, True, tuple(kinds) if kinds else None)
 
 
-def _json(text: str, asset: m.Asset, rate: Fraction) -> ImportSet:
+def _json(text: str, asset: Asset, rate: Fraction) -> ImportSet:
     data = json.loads(text)
     if data.get("format") != "cogvlm-media-markers":
         raise ImportFailed("not a cogvlm-media marker list (format cogvlm-media-markers)")
@@ -130,7 +130,7 @@ def _resolve(text: str, rate: Fraction, record_start: int) -> ImportSet:
     return ImportSet("edl-resolve", items, True)
 
 
-def _cmx(text: str, asset: m.Asset, rate: Fraction, src_start: int) -> ImportSet:
+def _cmx(text: str, asset: Asset, rate: Fraction, src_start: int) -> ImportSet:
     tl = otio.adapters.read_from_string(ndf_locators(text, float(rate)), "cmx_3600", rate=float(rate))
     clip = _pick_clip(tl, asset)
     items = [Incoming((), _frame(mk.marked_range.start_time, rate) - src_start, None, mk.name, None,
@@ -138,7 +138,7 @@ def _cmx(text: str, asset: m.Asset, rate: Fraction, src_start: int) -> ImportSet
     return ImportSet("edl", items, False)
 
 
-def _fcp7(text: str, asset: m.Asset, rate: Fraction) -> ImportSet:
+def _fcp7(text: str, asset: Asset, rate: Fraction) -> ImportSet:
     tl = otio.adapters.read_from_string(text, "fcp_xml")
     clip = _pick_clip(tl, asset)
     ref = clip.media_reference
@@ -176,7 +176,7 @@ def _fcpx(text: str, rate: Fraction, src_start: int) -> ImportSet:
     return ImportSet("fcpxml", items, True)
 
 
-def read_markers(path: Path, asset: m.Asset, *, fmt: str | None = None, start_tc: str | None = None,
+def read_markers(path: Path, asset: Asset, *, fmt: str | None = None, start_tc: str | None = None,
                  default_start_tc: str = "01:00:00:00") -> ImportSet:
     try:
         text = Path(path).read_text(encoding="utf-8-sig")

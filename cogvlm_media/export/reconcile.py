@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session
 
 from cogvlm_media.export.markers_import import ImportSet, Incoming
 from cogvlm_media.export.timeline import KINDS, Mark, marks_for
-from cogvlm_media.store import models as m
+from cogvlm_media.store.models import Asset, Marker
 
 TOLERANCE = 1  # frames: collision nudges and rounding stay "unchanged"
 
@@ -37,12 +37,12 @@ class Summary:
                 f"{len(self.deleted)} deleted")
 
 
-def replace_marker(session: Session, old: m.Marker, *, time: float | None = None,
+def replace_marker(session: Session, old: Marker, *, time: float | None = None,
                    duration: float | None = None, name: str | None = None, note: str | None = None,
-                   colour: str | None = None) -> m.Marker:
+                   colour: str | None = None) -> Marker:
     """Store an editor's change to one marker: a new verified marker (source "editor") that replaces
     ``old``, which is kept as superseded history. Fields left as None keep the old value."""
-    new = m.Marker(
+    new = Marker(
         asset_id=old.asset_id, scene_id=old.scene_id, time=old.time if time is None else time,
         duration=old.duration if duration is None else duration, name=old.name if name is None else name,
         note=old.note if note is None else note, kind=old.kind, colour=(colour or old.colour).upper(),
@@ -52,16 +52,16 @@ def replace_marker(session: Session, old: m.Marker, *, time: float | None = None
     return new
 
 
-def add_marker(session: Session, asset: m.Asset, *, time: float, name: str, duration: float = 0.0,
-               note: str = "", kind: str = "editor", colour: str = "RED") -> m.Marker:
+def add_marker(session: Session, asset: Asset, *, time: float, name: str, duration: float = 0.0,
+               note: str = "", kind: str = "editor", colour: str = "RED") -> Marker:
     """Store a marker an editor added (verified, source "editor")."""
-    new = m.Marker(asset_id=asset.id, time=time, duration=duration, name=name, note=note,
+    new = Marker(asset_id=asset.id, time=time, duration=duration, name=name, note=note,
                    kind=kind if kind in KINDS else "editor", colour=colour.upper(), source="editor", verified=True)
     session.add(new)
     return new
 
 
-def delete_marker(old: m.Marker) -> None:
+def delete_marker(old: Marker) -> None:
     """An editor's deletion: the marker is superseded without a replacement (kept as history)."""
     old.superseded = True
 
@@ -80,7 +80,7 @@ def _differs(mark: Mark, inc: Incoming) -> bool:
     return bool(inc.colour) and inc.colour.upper() != mark.colour.upper()
 
 
-def _live_successor(rows: dict[int, m.Marker], marker_id: int) -> int | None:
+def _live_successor(rows: dict[int, Marker], marker_id: int) -> int | None:
     """Follow replaces_id forward from a (possibly superseded) marker to the live one, if any."""
     current, seen = marker_id, set()
     while current in rows and rows[current].superseded and current not in seen:
@@ -92,7 +92,7 @@ def _live_successor(rows: dict[int, m.Marker], marker_id: int) -> int | None:
     return current if current in rows and not rows[current].superseded else None
 
 
-def apply_import(session: Session, asset: m.Asset, data: ImportSet, *, allow_delete: bool = True,
+def apply_import(session: Session, asset: Asset, data: ImportSet, *, allow_delete: bool = True,
                  editor_colour: str = "RED") -> Summary:
     rate = Fraction(asset.fps_num, asset.fps_den)
     rows = {r.id: r for r in asset.markers}

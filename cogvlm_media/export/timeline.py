@@ -19,7 +19,7 @@ from opentimelineio import opentime
 
 from cogvlm_media.media.timecode import is_drop_frame_rate, parse_timecode
 from cogvlm_media.media.timecode import label as timecode_label
-from cogvlm_media.store import models as m
+from cogvlm_media.store.models import Asset
 from cogvlm_media.store.queries import live_markers
 
 NAMESPACE = "cogvlm_media"
@@ -142,7 +142,7 @@ def _drop(text: str | None, rate: Fraction) -> bool:
     return bool(text and ";" in text) and is_drop_frame_rate(rate)
 
 
-def marks_for(asset: m.Asset, kinds: tuple[str, ...] = KINDS) -> list[Mark]:
+def marks_for(asset: Asset, kinds: tuple[str, ...] = KINDS) -> list[Mark]:
     """Live markers of the given kinds, snapped to frames, verified ones first at equal times."""
     rate = Fraction(asset.fps_num, asset.fps_den)
     last = max(asset.frame_count - 1, 0)
@@ -160,7 +160,7 @@ def marks_for(asset: m.Asset, kinds: tuple[str, ...] = KINDS) -> list[Mark]:
     return out
 
 
-def placement(asset: m.Asset, kinds: tuple[str, ...], record_offset: int = 0) -> Placement:
+def placement(asset: Asset, kinds: tuple[str, ...], record_offset: int = 0) -> Placement:
     rate = Fraction(asset.fps_num, asset.fps_den)
     source_start = 0
     if asset.start_timecode:
@@ -175,7 +175,7 @@ def placement(asset: m.Asset, kinds: tuple[str, ...], record_offset: int = 0) ->
                      marks=marks_for(asset, kinds))
 
 
-def plan(assets: list[m.Asset], *, kinds: tuple[str, ...] = KINDS, start_tc: str | None = None,
+def plan(assets: list[Asset], *, kinds: tuple[str, ...] = KINDS, start_tc: str | None = None,
          default_start_tc: str = "01:00:00:00", name: str | None = None) -> Plan:
     """One timeline for ``assets`` placed end to end. The timeline starts at ``start_tc`` when given,
     else at the first file's own start timecode, else at ``default_start_tc``."""

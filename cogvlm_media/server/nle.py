@@ -26,7 +26,7 @@ from cogvlm_media.export.timeline import COLOURS, KINDS, RESOLVE_EXTRA, marks_fo
 from cogvlm_media.media.fingerprint import fingerprint
 from cogvlm_media.server.common import MAX_ID, ApiError, AssetId, Context, announce_change, checked_colour, \
     checked_name, context, get_asset
-from cogvlm_media.store import models as m
+from cogvlm_media.store.models import Asset, Marker
 from cogvlm_media.store.engine import read_session, write_session
 from cogvlm_media.store.nle_links import NLES, NleLink
 from cogvlm_media.store.queries import asset_by_fingerprint, live_successor, path_row
@@ -68,7 +68,7 @@ class MatchRequest(BaseModel):
     items: Annotated[list[MatchItem], Field(max_length=256)]
 
 
-def _asset_brief(asset: m.Asset) -> dict[str, Any]:
+def _asset_brief(asset: Asset) -> dict[str, Any]:
     path = asset.paths[-1].path if asset.paths else None
     return {"id": asset.id, "name": os.path.basename(path) if path else f"asset {asset.id}", "path": path,
             "fps_num": asset.fps_num, "fps_den": asset.fps_den, "frame_count": asset.frame_count,
@@ -119,8 +119,8 @@ def marks(asset_id: int = AssetId, ctx: Context = Depends(context)) -> dict[str,
             for mk in marks_for(asset, KINDS)]}
 
 
-def _live(session, marker_id: int) -> m.Marker | None:
-    return live_successor(session, session.get(m.Marker, marker_id))
+def _live(session, marker_id: int) -> Marker | None:
+    return live_successor(session, session.get(Marker, marker_id))
 
 
 def _link_row(session, link: NleLink) -> dict[str, Any]:
@@ -158,7 +158,7 @@ def put_links(body: LinksIn, ctx: Context = Depends(context)) -> dict[str, Any]:
     _nle(body.nle)
     with write_session(ctx.engine) as session:
         for item in body.links:
-            marker = session.get(m.Marker, item.marker_id)
+            marker = session.get(Marker, item.marker_id)
             if marker is None:
                 raise ApiError(404, "not_found", f"no marker with id {item.marker_id}")
             row = session.scalars(select(NleLink).where(NleLink.nle == body.nle, NleLink.container == body.container,
@@ -199,7 +199,7 @@ class SyncIn(BaseModel):
         "missing was deleted in the NLE: it is deleted here too (kept as history). Omitted: no deletions.")
 
 
-def _seconds(asset: m.Asset, frame: int) -> float:
+def _seconds(asset: Asset, frame: int) -> float:
     return float(Fraction(frame) * Fraction(asset.fps_den, asset.fps_num))
 
 

@@ -9,7 +9,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from cogvlm_media.media.timecode import Clock, is_drop_frame_rate
-from cogvlm_media.store import models as m
+from cogvlm_media.store.models import Asset, AssetPath, Marker, Scene
 
 SCHEMA_VERSION = 1
 
@@ -18,20 +18,20 @@ class AssetNotFound(LookupError):
     pass
 
 
-def asset_by_fingerprint(session: Session, key: str) -> m.Asset | None:
-    return session.scalars(select(m.Asset).where(m.Asset.fingerprint == key)).first()
+def asset_by_fingerprint(session: Session, key: str) -> Asset | None:
+    return session.scalars(select(Asset).where(Asset.fingerprint == key)).first()
 
 
-def path_row(session: Session, path: str) -> m.AssetPath | None:
+def path_row(session: Session, path: str) -> AssetPath | None:
     """The record of a normalised absolute path seen at ingest, if any."""
-    return session.scalars(select(m.AssetPath).where(m.AssetPath.path == path)).first()
+    return session.scalars(select(AssetPath).where(AssetPath.path == path)).first()
 
 
-def find_asset(session: Session, ref: str | int) -> m.Asset:
+def find_asset(session: Session, ref: str | int) -> Asset:
     """An asset by integer id, by a path it was ingested from, or by the content of a file on disk."""
     text = str(ref).strip()
     if text.isdigit():
-        asset = session.get(m.Asset, int(text))
+        asset = session.get(Asset, int(text))
         if asset is not None:
             return asset
     path = os.path.normpath(os.path.abspath(os.path.expanduser(text)))
@@ -47,44 +47,44 @@ def find_asset(session: Session, ref: str | int) -> m.Asset:
     raise AssetNotFound(f"no ingested asset matches {text!r} (use an id from `cogvlm-media list` or an ingested path)")
 
 
-def list_assets(session: Session) -> list[tuple[m.Asset, int, int]]:
+def list_assets(session: Session) -> list[tuple[Asset, int, int]]:
     """Every asset with its live marker and scene counts, newest first."""
-    markers = (select(m.Marker.asset_id, func.count().label("n")).where(m.Marker.superseded.is_(False))
-               .group_by(m.Marker.asset_id).subquery())
-    scenes = select(m.Scene.asset_id, func.count().label("n")).group_by(m.Scene.asset_id).subquery()
+    markers = (select(Marker.asset_id, func.count().label("n")).where(Marker.superseded.is_(False))
+               .group_by(Marker.asset_id).subquery())
+    scenes = select(Scene.asset_id, func.count().label("n")).group_by(Scene.asset_id).subquery()
     rows = session.execute(
-        select(m.Asset, func.coalesce(markers.c.n, 0), func.coalesce(scenes.c.n, 0))
-        .outerjoin(markers, markers.c.asset_id == m.Asset.id).outerjoin(scenes, scenes.c.asset_id == m.Asset.id)
-        .order_by(m.Asset.id.desc()))
+        select(Asset, func.coalesce(markers.c.n, 0), func.coalesce(scenes.c.n, 0))
+        .outerjoin(markers, markers.c.asset_id == Asset.id).outerjoin(scenes, scenes.c.asset_id == Asset.id)
+        .order_by(Asset.id.desc()))
     return [(a, int(nm), int(ns)) for a, nm, ns in rows]
 
 
-def clock_for(asset: m.Asset) -> Clock:
+def clock_for(asset: Asset) -> Clock:
     return Clock.for_media(asset.fps_num, asset.fps_den, asset.start_timecode)
 
 
-def live_successor(session: Session, marker: m.Marker | None) -> m.Marker | None:
+def live_successor(session: Session, marker: Marker | None) -> Marker | None:
     """The live marker that ``marker`` became: itself if live, else the end of its ``replaces_id`` chain
     (None when an editor deleted it along the way)."""
     current, seen = marker, set()
     while current is not None and current.superseded and current.id not in seen:
         seen.add(current.id)
-        current = session.scalars(select(m.Marker).where(m.Marker.replaces_id == current.id)).first()
+        current = session.scalars(select(Marker).where(Marker.replaces_id == current.id)).first()
     return current if current is not None and not current.superseded else None
 
 
-def live_markers(asset: m.Asset) -> list[m.Marker]:
+def live_markers(asset: Asset) -> list[Marker]:
     return [mk for mk in asset.markers if not mk.superseded]
 
 
-def _marker(mk: m.Marker, clock: Clock) -> dict[str, Any]:
+def _marker(mk: Marker, clock: Clock) -> dict[str, Any]:
     return {"id": mk.id, "time": mk.time, "duration": mk.duration, "frame": clock.frame(mk.time),
             "timecode": clock.timecode(mk.time), "name": mk.name, "note": mk.note, "kind": mk.kind,
             "colour": mk.colour, "source": mk.source, "verified": mk.verified, "scene_id": mk.scene_id,
             "replaces_id": mk.replaces_id}
 
 
-def asset_document(asset: m.Asset) -> dict[str, Any]:
+def asset_document(asset: Asset) -> dict[str, Any]:
     """Everything stored about one asset. Times are seconds from the first frame; timecodes start
     at the file's start timecode (00:00:00:00 when it has none)."""
     clock = clock_for(asset)
