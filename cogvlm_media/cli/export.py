@@ -138,8 +138,8 @@ def _register_import(app: typer.Typer) -> None:
         """Bring markers edited in an NLE back: changes and additions are stored as editor-verified."""
         from cogvlm_media import hooks
         from cogvlm_media.export.markers_import import ImportFailed, read_markers
-        from cogvlm_media.export.reconcile import apply_import
         from cogvlm_media.store.engine import write_session
+        from cogvlm_media.store.marker_edits import apply_import
 
         st = state(ctx)
         try:

@@ -1,12 +1,11 @@
 """Markers coming back from an NLE, read into one shape (:class:`Incoming`, frames from the file's
-first frame) by a small reader per format; :mod:`cogvlm_media.export.reconcile` stores them."""
+first frame) by a small reader per format; :func:`cogvlm_media.store.marker_edits.apply_import` stores them."""
 
 from __future__ import annotations
 
 import json
 import re
 import xml.etree.ElementTree as ET
-from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
 
@@ -15,6 +14,7 @@ from opentimelineio import opentime
 
 from cogvlm_media.export import resolve_edl
 from cogvlm_media.export.timeline import NAMESPACE, check_timecode, placement, split_tag
+from cogvlm_media.store.marker_edits import ImportSet, Incoming
 from cogvlm_media.store.models import Asset
 
 FORMATS = ("otio", "edl-resolve", "edl", "fcp7xml", "fcpxml", "json")
@@ -22,26 +22,6 @@ FORMATS = ("otio", "edl-resolve", "edl", "fcp7xml", "fcpxml", "json")
 
 class ImportFailed(ValueError):
     """The file cannot be imported; the message is one line for the user."""
-
-
-@dataclass(frozen=True)
-class Incoming:
-    ids: tuple[int, ...]
-    frame: int
-    frames: int | None  # None: the format does not carry durations
-    name: str
-    note: str | None  # None: the format does not carry notes
-    colour: str | None = None
-    kind: str | None = None
-    upper_cased: bool = False  # CMX writers upper-case names: compare case-insensitively
-
-
-@dataclass
-class ImportSet:
-    format: str
-    items: list[Incoming]
-    carries_ids: bool
-    kinds: tuple[str, ...] | None = None  # kinds the export held (None: unknown, all kinds)
 
 
 def detect(path: Path, text: str) -> str:

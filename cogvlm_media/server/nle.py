@@ -20,7 +20,6 @@ from fastapi import APIRouter, BackgroundTasks, Depends, FastAPI, Query
 from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import select
 
-from cogvlm_media.export.reconcile import add_marker, delete_marker, replace_marker
 from cogvlm_media.export.timeline import COLOURS, KINDS, RESOLVE_EXTRA, marks_for, premiere_colour_index, \
     resolve_colour
 from cogvlm_media.media.fingerprint import fingerprint
@@ -28,6 +27,7 @@ from cogvlm_media.server.common import MAX_ID, ApiError, AssetId, Context, annou
     checked_name, context, get_asset
 from cogvlm_media.store.models import Asset, Marker
 from cogvlm_media.store.engine import read_session, write_session
+from cogvlm_media.store.marker_edits import add_marker, delete_marker, replace_marker
 from cogvlm_media.store.nle_links import NLES, NleLink
 from cogvlm_media.store.queries import asset_by_fingerprint, live_successor, path_row
 

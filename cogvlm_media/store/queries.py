@@ -1,8 +1,12 @@
-"""Read-side queries and the `show --json` document (a versioned contract, see README)."""
+"""Read-side queries, live markers on an asset's frame grid (:func:`marks_for`, what exports, imports and the
+NLE routes compare) and the `show --json` document (a versioned contract, see README)."""
 
 from __future__ import annotations
 
 import os
+from collections.abc import Iterable
+from dataclasses import dataclass
+from fractions import Fraction
 from typing import Any
 
 from sqlalchemy import func, select
@@ -12,6 +16,7 @@ from cogvlm_media.media.timecode import Clock, is_drop_frame_rate
 from cogvlm_media.store.models import Asset, AssetPath, Marker, Scene
 
 SCHEMA_VERSION = 1
+KINDS = ("scene", "speech", "moment", "editor")  # marker kinds
 
 
 class AssetNotFound(LookupError):
@@ -63,18 +68,61 @@ def clock_for(asset: Asset) -> Clock:
     return Clock.for_media(asset.fps_num, asset.fps_den, asset.start_timecode)
 
 
-def live_successor(session: Session, marker: Marker | None) -> Marker | None:
+def live_successor(session: Session, marker: Marker | None, rows: Iterable[Marker] | None = None) -> Marker | None:
     """The live marker that ``marker`` became: itself if live, else the end of its ``replaces_id`` chain
-    (None when an editor deleted it along the way)."""
+    (None when an editor deleted it along the way). With ``rows`` (markers already loaded, e.g. one
+    asset's), the chain is followed through those only, without a query."""
+    loaded = None if rows is None else list(rows)
     current, seen = marker, set()
     while current is not None and current.superseded and current.id not in seen:
         seen.add(current.id)
-        current = session.scalars(select(Marker).where(Marker.replaces_id == current.id)).first()
+        if loaded is None:
+            current = session.scalars(select(Marker).where(Marker.replaces_id == current.id)).first()
+        else:
+            current = next((r for r in loaded if r.replaces_id == current.id), None)
     return current if current is not None and not current.superseded else None
 
 
 def live_markers(asset: Asset) -> list[Marker]:
     return [mk for mk in asset.markers if not mk.superseded]
+
+
+@dataclass(frozen=True)
+class Mark:
+    """One marker on an asset's frame grid."""
+
+    ids: tuple[int, ...]
+    frame: int  # from the file's first frame
+    frames: int  # duration in frames, 0 for a point marker
+    name: str
+    note: str
+    kind: str
+    colour: str
+    source: str = ""
+    verified: bool = False
+    scene_id: int | None = None
+
+    @property
+    def id(self) -> int | None:
+        return self.ids[0] if self.ids else None
+
+
+def marks_for(asset: Asset, kinds: tuple[str, ...] = KINDS) -> list[Mark]:
+    """Live markers of the given kinds, snapped to frames, verified ones first at equal times."""
+    rate = Fraction(asset.fps_num, asset.fps_den)
+    last = max(asset.frame_count - 1, 0)
+    out = []
+    for mk in live_markers(asset):
+        if mk.kind not in kinds:
+            continue
+        start = min(max(int(round(Fraction(mk.time).limit_denominator(10**9) * rate)), 0), last)
+        end = int(round(Fraction(mk.time + (mk.duration or 0)).limit_denominator(10**9) * rate))
+        frames = max(0, min(end, asset.frame_count) - start) if mk.duration else 0
+        out.append(Mark(ids=(mk.id,), frame=start, frames=frames, name=mk.name or "", note=mk.note or "",
+                        kind=mk.kind, colour=(mk.colour or "YELLOW").upper(), source=mk.source,
+                        verified=bool(mk.verified), scene_id=mk.scene_id))
+    out.sort(key=lambda k: (k.frame, not k.verified, k.kind != "scene", k.id or 0))
+    return out
 
 
 def _marker(mk: Marker, clock: Clock) -> dict[str, Any]:
