@@ -79,7 +79,6 @@ def _pick_clip(tl: otio.schema.Timeline, asset: Asset) -> otio.schema.Clip:
 
 # Readers, one per format: (text, asset, its placement on its own frame grid, the timeline's start timecode)
 # -> the markers the file holds (ImportFailed, or any exception from the parser, when it cannot be read).
-
 def read_otio(text: str, asset: Asset, placed: Placement, start_tc: str) -> ImportSet:
     rate = placed.rate
     tl = otio.adapters.read_from_string(text, "otio_json")

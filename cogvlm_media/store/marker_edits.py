@@ -107,6 +107,7 @@ def _differs(mark: Mark, inc: Incoming) -> bool:
 
 def apply_import(session: Session, asset: Asset, data: ImportSet, *, allow_delete: bool = True,
                  editor_colour: str = "RED") -> Summary:
+    """Store an imported marker list for ``asset``: changes, additions and (where the file says so) deletions."""
     rate = Fraction(asset.fps_num, asset.fps_den)
     rows = {r.id: r for r in asset.markers}
 
