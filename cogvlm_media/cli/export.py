@@ -37,7 +37,7 @@ def _either(names: list[str]) -> str:
 
 
 def _formats_epilog(readable: bool = False) -> str:
-    return "Formats: " + "; ".join(f"{f.name}: {f.help}" for f in all_formats() if f.round_trips or not readable) + "."
+    return "Formats: " + "; ".join(f"{f.name}: {f.description}" for f in all_formats() if f.round_trips or not readable) + "."
 
 
 def register(app: typer.Typer) -> None:

@@ -1,10 +1,10 @@
-"""The export formats, one registry. Each format is one :class:`ExportFormat` record: its name, file
+"""The export formats, one registry. Each format is one :class:`Format` record: its name, file
 suffixes, help text, what it writes (a whole timeline, or chapters of one asset), and, for the formats
 that round-trip, how a file in it is recognised and read back. The CLI help (``export``,
 ``import-markers``), the server's ``/exports`` routes and the tests all read this registry.
 
 Adding a format: write its module (a writer ``Plan -> str``, maybe a reader) and add its record to
-:func:`builtin_formats`. The registry is assembled once, by :func:`_assemble`.
+:func:`builtin_formats`. The registry is assembled by :func:`_assemble`, on each read.
 """
 
 from __future__ import annotations
@@ -29,22 +29,23 @@ Detector = Callable[[Path, str], int]
 
 
 @dataclass(frozen=True)
-class ExportFormat:
+class Format:
     name: str
-    suffixes: tuple[str, ...]  # the first is the one written
-    help: str
+    suffix: str  # of the files written
+    description: str  # the help text
     write: Callable[[Plan], str] | None = None  # a whole timeline
-    write_chapters: Callable[[Placement], tuple[str, list[str]]] | None = None  # one asset: (text, notes)
+    chapter_writer: Callable[[Placement], tuple[str, list[str]]] | None = None  # one asset: (text, notes)
     read: Reader | None = None  # formats that round-trip
     detect: Detector | None = None
+    other_suffixes: tuple[str, ...] = ()  # also taken for this format's files
     media_type: str = "text/plain"
     resolve_imports: bool = False  # DaVinci Resolve imports it: markers first start on distinct frames
     carries_ids: bool = False  # a marker missing from an imported file then counts as deleted
     smpte_only: bool = False  # the format (or its OpenTimelineIO adapter) knows only SMPTE frame rates
 
     @property
-    def suffix(self) -> str:
-        return self.suffixes[0]
+    def suffixes(self) -> tuple[str, ...]:
+        return (self.suffix, *self.other_suffixes)
 
     @property
     def timeline(self) -> bool:
@@ -65,52 +66,50 @@ def _youtube(clip: Placement) -> tuple[str, list[str]]:
     return chapters.youtube(items), notes
 
 
-def builtin_formats() -> list[ExportFormat]:
-    """The formats cogvlm-media ships, in the order help texts and ``/exports`` list them."""
-    read = markers_import
-    return [
-        ExportFormat("otio", (".otio",), "OpenTimelineIO timeline", adapters.write_otio, read=read.read_otio,
-                     detect=read.detect_otio, media_type="application/json", resolve_imports=True, carries_ids=True),
-        ExportFormat("edl-resolve", (".edl",), "DaVinci Resolve timeline-marker EDL", resolve_edl.write,
-                     read=read.read_resolve_edl, detect=read.detect_resolve_edl, resolve_imports=True,
-                     carries_ids=True),
-        ExportFormat("edl", (".edl",), "CMX 3600 EDL with * LOC: locators (Avid)", adapters.write_edl,
-                     read=read.read_cmx_edl, detect=read.detect_cmx_edl, smpte_only=True),
-        ExportFormat("fcp7xml", (".xml",), "FCP 7 XML (xmeml) for Premiere Pro", adapters.write_fcp7xml,
-                     read=read.read_fcp7xml, detect=read.detect_fcp7xml, media_type="application/xml",
-                     resolve_imports=True, carries_ids=True, smpte_only=True),
-        ExportFormat("fcpxml", (".fcpxml",), "FCPXML for Final Cut Pro and Resolve", adapters.write_fcpxml,
-                     read=read.read_fcpxml, detect=read.detect_fcpxml, media_type="application/xml",
-                     resolve_imports=True, carries_ids=True),
-        ExportFormat("ffmetadata", (".ffmetadata.txt",), "FFmpeg metadata chapters",
-                     write_chapters=_chapters(chapters.ffmetadata)),
-        ExportFormat("vtt", (".chapters.vtt",), "WebVTT chapters", write_chapters=_chapters(chapters.webvtt),
-                     media_type="text/vtt"),
-        ExportFormat("youtube", (".youtube.txt",), "YouTube description chapter lines", write_chapters=_youtube),
-        ExportFormat("mkvxml", (".chapters.xml",), "Matroska chapters XML (mkvmerge --chapters)",
-                     write_chapters=_chapters(chapters.mkvxml), media_type="application/xml"),
-        ExportFormat("json", (".markers.json", ".json"), "JSON marker list", lists.to_json, read=read.read_json,
-                     detect=read.detect_json, media_type="application/json", carries_ids=True),
-        ExportFormat("csv", (".markers.csv",), "CSV marker list", lists.to_csv, media_type="text/csv"),
-    ]
-
-
 @cache
-def _assemble() -> dict[str, ExportFormat]:
-    """The registry: name -> record, built once from :func:`builtin_formats`."""
-    registry: dict[str, ExportFormat] = {}
+def builtin_formats() -> tuple[Format, ...]:
+    """The formats cogvlm-media ships, in the order help texts and ``/exports`` list them (made once)."""
+    read = markers_import
+    return (
+        Format("otio", ".otio", "OpenTimelineIO timeline", adapters.write_otio, read=read.read_otio,
+               detect=read.detect_otio, media_type="application/json", resolve_imports=True, carries_ids=True),
+        Format("edl-resolve", ".edl", "DaVinci Resolve timeline-marker EDL", resolve_edl.write,
+               read=read.read_resolve_edl, detect=read.detect_resolve_edl, resolve_imports=True,
+               carries_ids=True),
+        Format("edl", ".edl", "CMX 3600 EDL with * LOC: locators (Avid)", adapters.write_edl,
+               read=read.read_cmx_edl, detect=read.detect_cmx_edl, smpte_only=True),
+        Format("fcp7xml", ".xml", "FCP 7 XML (xmeml) for Premiere Pro", adapters.write_fcp7xml,
+               read=read.read_fcp7xml, detect=read.detect_fcp7xml, media_type="application/xml",
+               resolve_imports=True, carries_ids=True, smpte_only=True),
+        Format("fcpxml", ".fcpxml", "FCPXML for Final Cut Pro and Resolve", adapters.write_fcpxml,
+               read=read.read_fcpxml, detect=read.detect_fcpxml, media_type="application/xml",
+               resolve_imports=True, carries_ids=True),
+        Format("ffmetadata", ".ffmetadata.txt", "FFmpeg metadata chapters",
+               chapter_writer=_chapters(chapters.ffmetadata)),
+        Format("vtt", ".chapters.vtt", "WebVTT chapters", chapter_writer=_chapters(chapters.webvtt),
+               media_type="text/vtt"),
+        Format("youtube", ".youtube.txt", "YouTube description chapter lines", chapter_writer=_youtube),
+        Format("mkvxml", ".chapters.xml", "Matroska chapters XML (mkvmerge --chapters)",
+               chapter_writer=_chapters(chapters.mkvxml), media_type="application/xml"),
+        Format("json", ".markers.json", "JSON marker list", lists.to_json, read=read.read_json,
+               detect=read.detect_json, other_suffixes=(".json",), media_type="application/json", carries_ids=True),
+        Format("csv", ".markers.csv", "CSV marker list", lists.to_csv, media_type="text/csv"),
+    )
+
+
+def _assemble() -> dict[str, Format]:
+    """The registry, name -> record, in order; a later record of a name replaces the earlier one in place."""
+    registry: dict[str, Format] = {}
     for fmt in builtin_formats():
-        if fmt.name in registry:
-            raise ValueError(f"two export formats are named {fmt.name!r}")
         registry[fmt.name] = fmt
     return registry
 
 
-def all_formats() -> list[ExportFormat]:
+def all_formats() -> list[Format]:
     return list(_assemble().values())
 
 
-def get_format(name: str) -> ExportFormat | None:
+def get_format(name: str) -> Format | None:
     return _assemble().get(name)
 
 
@@ -119,7 +118,7 @@ def format_names(*, readable: bool = False) -> list[str]:
     return [f.name for f in all_formats() if f.round_trips or not readable]
 
 
-def detect(path: Path, text: str | None = None) -> ExportFormat:
+def detect(path: Path, text: str | None = None) -> Format:
     """The readable format of a file: the surest detector's answer, the registry's order among equals."""
     path = Path(path)
     if text is None:
@@ -131,7 +130,7 @@ def detect(path: Path, text: str | None = None) -> ExportFormat:
     return best[2]
 
 
-def render(fmt: ExportFormat, p: Plan, collisions: str = "nudge") -> list[tuple[int | None, str, list[str]]]:
+def render(fmt: Format, p: Plan, collisions: str = "nudge") -> list[tuple[int | None, str, list[str]]]:
     """[(asset id or None for a whole-timeline file, text, notes)]."""
     if fmt.smpte_only and not is_smpte_rate(p.rate):
         raise ExportError(f"{fmt.name} needs a SMPTE frame rate (23.976, 24, 25, 29.97, 30, 48, 50, 59.94, 60); "
@@ -140,7 +139,7 @@ def render(fmt: ExportFormat, p: Plan, collisions: str = "nudge") -> list[tuple[
         p = resolve_plan(p, collisions)
     if fmt.write is not None:
         return [(None, fmt.write(p), list(p.notes))]
-    return [(c.asset_id, *fmt.write_chapters(c)) for c in p.clips]
+    return [(c.asset_id, *fmt.chapter_writer(c)) for c in p.clips]
 
 
 def read_markers(path: Path, asset: Asset, *, fmt: str | None = None, start_tc: str | None = None,

@@ -22,7 +22,7 @@ FormatName = PathParam(..., max_length=32, description=f"One of {', '.join(forma
 
 @router.get("/exports", summary="The export formats")
 def formats() -> dict[str, Any]:
-    return {"formats": [{"name": f.name, "suffix": f.suffix, "description": f.help,
+    return {"formats": [{"name": f.name, "suffix": f.suffix, "description": f.description,
                          "resolve_imports": f.resolve_imports, "carries_ids": f.carries_ids,
                          "timeline": f.timeline} for f in all_formats()]}
 

@@ -15,8 +15,8 @@ def test_records_name_their_files_and_say_what_they_do():
     assert format_names(readable=True) == ["otio", "edl-resolve", "edl", "fcp7xml", "fcpxml", "json"]
     for fmt in all_formats():
         assert get_format(fmt.name) is fmt
-        assert fmt.suffix.startswith(".") and fmt.help
-        assert (fmt.write is None) != (fmt.write_chapters is None), fmt.name  # one kind of writer
+        assert fmt.suffix.startswith(".") and fmt.description
+        assert (fmt.write is None) != (fmt.chapter_writer is None), fmt.name  # one kind of writer
         assert (fmt.read is None) == (fmt.detect is None), fmt.name
     assert get_format("aaf") is None
     assert get_format("json").suffixes == (".markers.json", ".json")
