@@ -1,6 +1,9 @@
 """The export formats, one registry: name → suffix, what it writes, whether DaVinci Resolve imports it
 (then markers are made to start on distinct frames first) and whether it carries marker ids (then a
-marker missing from an imported file counts as deleted)."""
+marker missing from an imported file counts as deleted).
+
+Formats come from the ``register_export_formats`` hook: the built-ins below, then any plugin's.
+``FORMATS`` is read afresh from the plugins on each access."""
 
 from __future__ import annotations
 
@@ -10,6 +13,7 @@ from dataclasses import dataclass
 from cogvlm_media.export import adapters, chapters, lists, resolve_edl
 from cogvlm_media.export.collisions import resolve_plan
 from cogvlm_media.export.timeline import ExportError, Placement, Plan
+from cogvlm_media.hookspecs import hookimpl
 from cogvlm_media.media.timecode import is_smpte_rate
 
 
@@ -34,7 +38,7 @@ def _youtube(clip: Placement) -> tuple[str, list[str]]:
     return chapters.youtube(items), notes
 
 
-FORMATS: dict[str, Format] = {f.name: f for f in (
+BUILTIN_FORMATS: tuple[Format, ...] = (
     Format("otio", ".otio", "OpenTimelineIO timeline", adapters.write_otio, resolve_imports=True, carries_ids=True),
     Format("edl-resolve", ".edl", "DaVinci Resolve timeline-marker EDL", resolve_edl.write,
            resolve_imports=True, carries_ids=True),
@@ -50,7 +54,28 @@ FORMATS: dict[str, Format] = {f.name: f for f in (
            chapter_writer=_chapters(chapters.mkvxml)),
     Format("json", ".markers.json", "JSON marker list", lists.to_json, carries_ids=True),
     Format("csv", ".markers.csv", "CSV marker list", lists.to_csv),
-)}
+)
+
+
+@hookimpl
+def register_export_formats() -> list[Format]:
+    return list(BUILTIN_FORMATS)
+
+
+def registered_formats() -> dict[str, Format]:
+    """Every registered format by name, built-ins first; a later plugin's format replaces one of the same name."""
+    from cogvlm_media.plugin_manager import get_plugin_manager
+
+    found: dict[str, Format] = {}
+    for batch in reversed(get_plugin_manager().hook.register_export_formats()):
+        found.update((f.name, f) for f in batch)
+    return found
+
+
+def __getattr__(name: str):
+    if name == "FORMATS":  # FORMATS: dict[str, Format]
+        return registered_formats()
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 def render(fmt: Format, p: Plan, collisions: str = "nudge") -> list[tuple[int | None, str, list[str]]]:
