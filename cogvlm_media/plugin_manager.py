@@ -56,11 +56,6 @@ def _build() -> pluggy.PluginManager:
     try:
         pm.check_pending()  # a @hookimpl whose name is no hook: a typo in a plugin
     except pluggy.PluginValidationError as exc:
-        raise PluginError(f"{exc}") from exc
+        raise PluginError(str(exc)) from exc
     return pm
 
-
-def plugin_names() -> list[str]:
-    """Registered plugins, built-ins first."""
-    pm = get_plugin_manager()
-    return [name for name, _plugin in pm.list_name_plugin()]
