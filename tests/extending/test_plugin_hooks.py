@@ -14,7 +14,7 @@ from cogvlm_media import hooks, hookspecs
 from cogvlm_media.analysis.analyser import UnknownAnalyser, get_analyser
 from cogvlm_media.analysis.embedded import EmbeddedAnalyser
 from cogvlm_media.analysis.stage import Stage, stages
-from cogvlm_media.config import AnalysisSettings, Settings
+from cogvlm_media.config import AnalysisSettings, ConfigError, Settings, load_settings
 from cogvlm_media.export.formats import Format, render
 from cogvlm_media.export.timeline import Mark, Placement, Plan
 from cogvlm_media.hookspecs import hookimpl
@@ -163,3 +163,14 @@ def test_hook_asset_changed(register_plugin):
     with hooks.background(drain_seconds=10):
         hooks.emit("asset_changed", "engine", None)
     assert calls == [("engine", 3), ("engine", None)]
+
+
+def test_plugin_settings_are_tables_of_their_own(tmp_path):
+    path = tmp_path / "config.toml"
+    path.write_text('[plugins.counter]\nenabled = false\n')
+    settings = load_settings(path)
+    assert settings.plugins == {"counter": {"enabled": False}} and settings.as_dict()["plugins"] == settings.plugins
+    assert "plugins" not in Settings().as_dict()  # `config` prints no empty [plugins]
+    path.write_text("[plugins]\ncounter = 1\n")
+    with pytest.raises(ConfigError, match=r"\[plugins\] holds one table per plugin"):
+        load_settings(path)

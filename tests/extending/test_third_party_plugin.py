@@ -33,7 +33,8 @@ class TheirAnalyser(EmbeddedAnalyser):
     def analyse(self, item, progress=None):
         result = super().analyse(item, progress)
         frames = item.stage_results["frame_count"]
-        result.moments.append(KeyMoment(time=1.0, name=f"theirs saw {frames} frames", note="from their stage"))
+        label = self.settings.plugins["theirs"]["label"]  # their [plugins.theirs] table
+        result.moments.append(KeyMoment(time=1.0, name=f"{label} {frames} frames", note="from their stage"))
         return result
 
 
@@ -81,7 +82,7 @@ def test_an_installed_plugin_brings_its_stage_analyser_and_format_to_the_cli(tmp
     site = tmp_path / "site"
     (site / "theirs_plugin").mkdir(parents=True)
     (site / "theirs_plugin" / "__init__.py").write_text(PLUGIN)
-    (tmp_path / "config.toml").write_text('[analysis]\nanalyser = "theirs"\n')
+    (tmp_path / "config.toml").write_text('[analysis]\nanalyser = "theirs"\n\n[plugins.theirs]\nlabel = "they saw"\n')
     # the package alone is importable, but nothing announces it: no such format
     before = cli(tmp_path, site, "export", "1", "--format", "theirs")
     assert before.returncode == 1 and "unknown format 'theirs'" in before.stderr, before.stderr
@@ -94,8 +95,9 @@ def test_an_installed_plugin_brings_its_stage_analyser_and_format_to_the_cli(tmp
 
     out = cli(tmp_path, site, "export", "1", "--format", "theirs")
     assert out.returncode == 0, out.stderr[-3000:]
-    # their analyser's moment at 1.0 s (frame 25 at 25 fps) names what their stage counted: the clip's 50 frames
-    assert "25 moment theirs saw 50 frames" in out.stdout.splitlines(), out.stdout
+    # their analyser's moment at 1.0 s (frame 25 at 25 fps), labelled from their config table, names what
+    # their stage counted: the clip's 50 frames
+    assert "25 moment they saw 50 frames" in out.stdout.splitlines(), out.stdout
     assert {line.split()[1] for line in out.stdout.splitlines()} == {"scene", "moment"}
 
 
