@@ -112,6 +112,8 @@ class Settings:
     watch: WatchSettings = field(default_factory=WatchSettings)
     export: ExportSettings = field(default_factory=ExportSettings)
     server: ServerSettings = field(default_factory=ServerSettings)
+    # [plugins.NAME] tables, read by the plugin of that name (docs/plugins.md); not checked here
+    plugins: dict[str, dict[str, Any]] = field(default_factory=dict)
 
     @property
     def db_url(self) -> str:
@@ -129,6 +131,8 @@ class Settings:
         data["watch"]["extensions"] = list(self.watch.extensions)
         if self.server.token:
             data["server"]["token"] = "(set)"  # never printed
+        if not self.plugins:
+            del data["plugins"]  # printed only when a plugin has settings
         return data
 
 
@@ -166,7 +170,7 @@ def load_settings(config_path: str | os.PathLike[str] | None = None) -> Settings
 
     settings = Settings(config_path=path if path.exists() else None)
     top = {k: v for k, v in raw.items() if k not in _SECTIONS}
-    unknown = sorted(set(top) - {"home", "database_url"})
+    unknown = sorted(set(top) - {"home", "database_url", "plugins"})
     if unknown:
         raise ConfigError(f"{path}: unknown key(s): {', '.join(unknown)}")
     changes: dict[str, Any] = {}
@@ -174,6 +178,11 @@ def load_settings(config_path: str | os.PathLike[str] | None = None) -> Settings
         changes["home"] = Path(str(top["home"])).expanduser()
     if "database_url" in top:
         changes["database_url"] = str(top["database_url"])
+    if "plugins" in top:
+        tables = top["plugins"]
+        if not isinstance(tables, dict) or not all(isinstance(t, dict) for t in tables.values()):
+            raise ConfigError(f"{path}: [plugins] holds one table per plugin, e.g. [plugins.NAME]")
+        changes["plugins"] = tables
     for name, cls in _SECTIONS.items():
         if name in raw:
             changes[name] = _section(cls, raw[name], name)

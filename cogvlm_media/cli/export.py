@@ -11,7 +11,8 @@ from typing import Optional
 import typer
 
 from cogvlm_media.cli.context import console, err_console, fail, state
-from cogvlm_media.export.formats import all_formats, format_names
+from cogvlm_media.export.formats import all_formats, builtin_formats
+from cogvlm_media.plugin_manager import PluginError
 from cogvlm_media.export.timeline import KINDS, ExportError
 from cogvlm_media.store.engine import read_session
 from cogvlm_media.store.queries import AssetNotFound, find_asset
@@ -36,8 +37,21 @@ def _either(names: list[str]) -> str:
     return f"{', '.join(names[:-1])} or {names[-1]}" if len(names) > 1 else "".join(names)
 
 
+def _help_formats(readable: bool = False) -> list:
+    """The formats the help text lists; a plugin that fails to load is reported when the command runs."""
+    try:
+        found = all_formats()
+    except PluginError:
+        found = list(builtin_formats())
+    return [f for f in found if f.round_trips or not readable]
+
+
+def _help_names(readable: bool = False) -> list[str]:
+    return [f.name for f in _help_formats(readable)]
+
+
 def _formats_epilog(readable: bool = False) -> str:
-    return "Formats: " + "; ".join(f"{f.name}: {f.description}" for f in all_formats() if f.round_trips or not readable) + "."
+    return "Formats: " + "; ".join(f"{f.name}: {f.description}" for f in _help_formats(readable)) + "."
 
 
 def register(app: typer.Typer) -> None:
@@ -45,7 +59,7 @@ def register(app: typer.Typer) -> None:
     def export(
         ctx: typer.Context,
         assets: list[str] = typer.Argument(..., help="Asset ids or ingested paths."),
-        fmt: str = typer.Option(..., "--format", "-f", help=f"{_either(format_names())}."),
+        fmt: str = typer.Option(..., "--format", "-f", help=f"{_either(_help_names())}."),
         output: Optional[Path] = typer.Option(None, "-o", "--output",
                                               help="File (or folder with --split / several chapter files). Default: stdout."),
         start_tc: Optional[str] = typer.Option(None, "--start-tc", help="Timeline start timecode (default: the file's "
@@ -56,7 +70,7 @@ def register(app: typer.Typer) -> None:
                                        "imports: nudge (to the nearest free frame) or merge."),
     ) -> None:
         """Export markers and scenes to NLE timelines, chapter files or marker lists."""
-        from cogvlm_media.export.formats import get_format, render
+        from cogvlm_media.export.formats import format_names, get_format, render
         from cogvlm_media.export.timeline import plan
 
         st = state(ctx)
@@ -139,7 +153,7 @@ def _register_import(app: typer.Typer) -> None:
         file: Path = typer.Argument(..., help="A marker file exported from an NLE or by `export`."),
         asset: str = typer.Option(..., "--asset", help="The asset the markers belong to."),
         fmt: Optional[str] = typer.Option(None, "--format", "-f", help="Force a format: "
-                                          f"{_either(format_names(readable=True))} (otherwise detected)."),
+                                          f"{_either(_help_names(readable=True))} (otherwise detected)."),
         start_tc: Optional[str] = typer.Option(None, "--start-tc", help="The timeline start used at export "
                                                "(EDL record timecode)."),
         no_delete: bool = typer.Option(False, "--no-delete", help="Never treat missing markers as deleted."),

@@ -3,8 +3,9 @@ suffixes, help text, what it writes (a whole timeline, or chapters of one asset)
 that round-trip, how a file in it is recognised and read back. The CLI help (``export``,
 ``import-markers``), the server's ``/exports`` routes and the tests all read this registry.
 
-Adding a format: write its module (a writer ``Plan -> str``, maybe a reader) and add its record to
-:func:`builtin_formats`. The registry is assembled by :func:`_assemble`, on each read.
+Adding a format: write its module (a writer ``Plan -> str``, maybe a reader) and return its record
+from a ``register_export_formats`` hook implementation: the built-ins below are one, a plugin's are
+another (docs/plugins.md). The registry is assembled by :func:`_assemble`, on each read.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from cogvlm_media.export import adapters, chapters, lists, markers_import, resol
 from cogvlm_media.export.collisions import resolve_plan
 from cogvlm_media.export.markers_import import ImportFailed
 from cogvlm_media.export.timeline import ExportError, Placement, Plan, placement
+from cogvlm_media.hookspecs import hookimpl
 from cogvlm_media.media.timecode import is_smpte_rate
 from cogvlm_media.store.marker_edits import ImportSet
 from cogvlm_media.store.models import Asset
@@ -97,11 +99,19 @@ def builtin_formats() -> tuple[Format, ...]:
     )
 
 
+@hookimpl
+def register_export_formats() -> list[Format]:
+    return list(builtin_formats())
+
+
 def _assemble() -> dict[str, Format]:
-    """The registry, name -> record, in order; a later record of a name replaces the earlier one in place."""
+    """The registry, name -> record, in order: the built-ins, then the plugins' in registration order; a later
+    record of a name replaces the earlier one in place."""
+    from cogvlm_media.plugin_manager import get_plugin_manager
+
     registry: dict[str, Format] = {}
-    for fmt in builtin_formats():
-        registry[fmt.name] = fmt
+    for batch in reversed(get_plugin_manager().hook.register_export_formats()):  # pluggy calls the last first
+        registry.update((fmt.name, fmt) for fmt in batch)
     return registry
 
 

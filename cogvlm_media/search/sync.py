@@ -28,6 +28,7 @@ from sqlalchemy import delete, func, select
 from sqlalchemy.engine import Engine
 
 from cogvlm_media.config import Settings
+from cogvlm_media.hookspecs import hookimpl
 from cogvlm_media.search import documents as d
 from cogvlm_media.search.embed import MODEL_NAME, stored_vectors
 from cogvlm_media.search.lexical import LexicalIndex
@@ -225,5 +226,10 @@ class Indexer:
 
 
 def on_asset_changed(engine: Engine, settings: Settings, asset_id: int | None = None, **_payload) -> None:
-    """``asset_changed`` listener: bring the index up to date (the change log names the asset)."""
+    """Bring the index up to date after a change (the change log names the asset)."""
     Indexer(settings, engine).catch_up()
+
+
+@hookimpl
+def asset_changed(engine: Engine, settings: Settings, asset_id: int | None) -> None:
+    on_asset_changed(engine, settings, asset_id=asset_id)

@@ -16,9 +16,10 @@ import sys
 import time
 import types
 
-from cogvlm_media.analysis import analyser as registry
 from cogvlm_media.analysis import results as r
 from cogvlm_media.analysis.embedded import EmbeddedAnalyser
+from cogvlm_media.hookspecs import hookimpl
+from cogvlm_media.plugin_manager import get_plugin_manager
 
 
 class WatchTestAnalyser(EmbeddedAnalyser):
@@ -63,16 +64,26 @@ def transcribe(path, media, settings, audio=None, progress=None, cpu_threads=0):
     return None
 
 
-def slow_index(engine, settings, asset_id=None, **payload):
-    time.sleep(float(os.environ.get("WATCHTEST_SLOW_INDEX", "0")))
-    _log("indexed", str(asset_id))
+class WatchTestPlugin:
+    @hookimpl
+    def register_analysers(self):
+        return {"watchtest": WatchTestAnalyser}
+
+
+class SlowIndexPlugin:
+    """Registered after the search index's listener, so it runs before it."""
+
+    @hookimpl
+    def asset_changed(self, engine, settings, asset_id):
+        time.sleep(float(os.environ.get("WATCHTEST_SLOW_INDEX", "0")))
+        _log("indexed", str(asset_id))
 
 
 def install() -> None:
+    manager = get_plugin_manager()
+    manager.register(WatchTestPlugin(), name="watchtest")
     if os.environ.get("WATCHTEST_SLOW_INDEX"):
-        from cogvlm_media import hooks
-        hooks.LISTENERS["asset_changed"] = [f"{__name__}:slow_index", *hooks.LISTENERS["asset_changed"]]
-    registry.ANALYSERS["watchtest"] = f"{__name__}:WatchTestAnalyser"
+        manager.register(SlowIndexPlugin(), name="watchtest-slow-index")
     shots = types.ModuleType("cogvlm_media.analysis.shots")
     shots.detect_shots = detect_shots
     speech = types.ModuleType("cogvlm_media.analysis.speech")
