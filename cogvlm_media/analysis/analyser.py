@@ -13,7 +13,7 @@ from typing import Protocol
 
 import numpy as np
 
-from cogvlm_media.analysis.results import Analysis, Shot, Transcript, Window
+from cogvlm_media.records import Analysis, Shot, Transcript, Window
 from cogvlm_media.config import Settings
 from cogvlm_media.media.probe import MediaInfo
 

@@ -33,7 +33,7 @@ from fractions import Fraction
 
 import numpy as np
 
-from cogvlm_media.analysis.results import Shot
+from cogvlm_media.records import Shot
 from cogvlm_media.config import Settings
 from cogvlm_media.media.decode import SMALL_H, SMALL_W, decode_small, frame_times
 from cogvlm_media.media.probe import MediaInfo

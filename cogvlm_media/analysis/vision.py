@@ -13,7 +13,7 @@ import re
 from collections.abc import Sequence
 
 from cogvlm_media.analysis.analyser import AnalysisInput, Progress
-from cogvlm_media.analysis.results import Analysis, KeyMoment, Scene, Window, WindowCaption
+from cogvlm_media.records import Analysis, KeyMoment, Scene, Window, WindowCaption
 from cogvlm_media.analysis.timerefs import parse_moments
 from cogvlm_media.config import Settings
 

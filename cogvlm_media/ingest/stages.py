@@ -9,7 +9,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from cogvlm_media.analysis import results as r
+from cogvlm_media import records
 from cogvlm_media.analysis.analyser import AnalysisInput, get_analyser
 from cogvlm_media.analysis.windows import plan_windows
 from cogvlm_media.config import Settings
@@ -31,10 +31,10 @@ class IngestError(Exception):
 class FileAnalysis:
     media: MediaInfo
     frame_times: np.ndarray
-    shots: list[r.Shot]
-    transcript: r.Transcript | None
-    windows: list[r.Window]
-    analysis: r.Analysis
+    shots: list[records.Shot]
+    transcript: records.Transcript | None
+    windows: list[records.Window]
+    analysis: records.Analysis
 
 
 def _report(on_stage: StageCallback | None, stage: str):

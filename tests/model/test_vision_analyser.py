@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from cogvlm_media.analysis.analyser import AnalysisInput, analyser_name, get_analyser
-from cogvlm_media.analysis.results import Shot
+from cogvlm_media.records import Shot
 from cogvlm_media.analysis.vision import VisionAnalyser
 from cogvlm_media.analysis.windows import plan_windows
 from cogvlm_media.config import ModelSettings, Settings

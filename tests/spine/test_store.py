@@ -9,7 +9,7 @@ from sqlalchemy import func, inspect, select, text
 from sqlalchemy.dialects import postgresql
 from sqlalchemy.schema import CreateTable
 
-from cogvlm_media.analysis import results as r
+from cogvlm_media import records
 from cogvlm_media.store import jobs
 from cogvlm_media.store import models as m
 from cogvlm_media.store.engine import get_engine, read_session, write_session
@@ -63,7 +63,7 @@ def test_record_and_document(engine, tmp_path):
 
 def test_a_failure_mid_write_leaves_nothing(engine, tmp_path):
     bad = analysis()
-    bad["analysis"].moments.append(r.KeyMoment(2.0, None, "", "speech"))  # NOT NULL name → fails at flush
+    bad["analysis"].moments.append(records.KeyMoment(2.0, None, "", "speech"))  # NOT NULL name → fails at flush
     with pytest.raises(Exception):
         with write_session(engine) as s:
             record_analysis(s, state=state(tmp_path), fingerprint="e" * 64, media=MEDIA, **bad)

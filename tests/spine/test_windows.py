@@ -8,7 +8,7 @@ from fractions import Fraction
 import numpy as np
 import pytest
 
-from cogvlm_media.analysis.results import Shot
+from cogvlm_media.records import Shot
 from cogvlm_media.analysis.windows import plan_windows, sample_ordinals
 from cogvlm_media.media.frames import frame_times
 

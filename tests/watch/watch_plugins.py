@@ -17,7 +17,7 @@ import time
 import types
 
 from cogvlm_media.analysis import analyser as registry
-from cogvlm_media.analysis import results as r
+from cogvlm_media import records
 from cogvlm_media.analysis.embedded import EmbeddedAnalyser
 
 
@@ -52,7 +52,7 @@ def detect_shots(path, media, settings, frames=None, progress=None, times=None):
     """Same signature as cogvlm_media.analysis.shots.detect_shots: one shot over the whole file."""
     if progress:
         progress(1, 1)
-    return [r.Shot(index=0, start_frame=0, end_frame=max(media.frame_count - 1, 0), start=0.0,
+    return [records.Shot(index=0, start_frame=0, end_frame=max(media.frame_count - 1, 0), start=0.0,
                    end=media.duration, transition="start")]
 
 
