@@ -1,7 +1,7 @@
 """Building search test archives.
 
 The shared archive (conftest.py) comes through the public paths only: clips rendered with mediagen and
-ingested with ``ingest_files``, and the captions a vision model would write carried in marker lists
+ingested with ``ingest_paths``, and the captions a vision model would write carried in marker lists
 (the JSON the exporter writes) brought in with ``cogvlm-media import-markers``. ``add_asset`` writes
 rows straight through the store's one-transaction writer (the path ingest uses) for the tests that need
 direct control of the database (test_sync.py says why).
@@ -37,10 +37,10 @@ def cli(settings, *args):
 
 
 def ingest(settings, engine, *paths) -> list[int]:
-    """``ingest_files``, the public ingest path (shots, speech, the embedded analyser, asset_changed)."""
-    from cogvlm_media.cli.ingest import ingest_files
+    """``ingest_paths``, the public ingest path (shots, speech, the embedded analyser, asset_changed)."""
+    from cogvlm_media.ingest import ingest_paths
 
-    outcomes = ingest_files(settings, engine, [str(p) for p in paths], show_progress=False)
+    outcomes = ingest_paths(engine, settings, [str(p) for p in paths])
     for o in outcomes:
         assert o.status == "done", (o.path, o.status, o.error)
     return [o.asset_id for o in outcomes]

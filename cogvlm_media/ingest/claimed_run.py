@@ -1,4 +1,5 @@
-"""Process one claimed ingest run: the UI-free core that `ingest` and the watch daemon both drive."""
+"""Process one claimed ingest run (heartbeat, analyse, store, record the outcome): the UI-free core
+that `ingest_paths` and the watch daemon's workers both call."""
 
 from __future__ import annotations
 
