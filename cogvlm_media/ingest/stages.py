@@ -13,7 +13,7 @@ from cogvlm_media import records
 from cogvlm_media.analysis.analyser import AnalysisInput, get_analyser
 from cogvlm_media.analysis.windows import plan_windows
 from cogvlm_media.config import Settings
-from cogvlm_media.media.frames import FrameReadError, frame_times
+from cogvlm_media.media.frames import FrameReadError, decoded_frame_times
 from cogvlm_media.media.probe import MediaInfo, ProbeError, probe
 
 StageCallback = Callable[[str, float, float], None]  # (stage, done, total)
@@ -59,7 +59,7 @@ def analyse_file(path: str, settings: Settings, media: MediaInfo | None = None,
     media = media or probe_file(path)
     _report(on_stage, "probe")(1, 1)
     try:
-        times = frame_times(path, expected_frames=media.frame_count)
+        times = decoded_frame_times(path, expected_frames=media.frame_count)
     except FrameReadError as exc:
         raise IngestError(str(exc)) from None
 

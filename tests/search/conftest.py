@@ -20,7 +20,7 @@ from cogvlm_media.store.engine import get_engine  # noqa: E402
 
 @pytest.fixture(scope="session")
 def embedder():
-    from cogvlm_media.search.embed import get_embedder
+    from cogvlm_media.search.sentence_vectors import get_embedder
 
     e = get_embedder()
     e.encode(["warm up"])
