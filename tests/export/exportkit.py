@@ -66,7 +66,7 @@ def record(engine, path: Path, scenes=SCENES, moments=MOMENTS) -> int:
         last = int(round(end * media.fps)) - 1
         times = tuple(float(Fraction(f) / media.fps) for f in range(first, last + 1, int(round(media.fps))))
         windows.append(records.Window(index=i, start=start, end=end, first_frame=first, last_frame=last,
-                                frame_indices=tuple(int(round(t * media.fps)) for t in times), frame_times=times))
+                                      frame_indices=tuple(int(round(t * media.fps)) for t in times), frame_times=times))
     analysis = records.Analysis(
         analyser="embedded", analyser_version="test",
         captions=[records.WindowCaption(w.index, f"caption {w.index}", "embedded") for w in windows],

@@ -64,8 +64,8 @@ def build_archive(home: Path, media_cache: Path | None = None) -> dict:
         shutil.copy(rendered, path)
         info = probe(str(path))
         analysis = records.Analysis(analyser="embedded", analyser_version="test", captions=[],
-                              scenes=[records.Scene(i, s, e, t, summ) for i, (s, e, t, summ) in enumerate(SCENES)],
-                              moments=[records.KeyMoment(t, n, note, kind, d) for t, n, note, kind, d in MOMENTS])
+                                    scenes=[records.Scene(i, s, e, t, summ) for i, (s, e, t, summ) in enumerate(SCENES)],
+                                    moments=[records.KeyMoment(t, n, note, kind, d) for t, n, note, kind, d in MOMENTS])
         with write_session(engine) as session:
             asset = record_analysis(session, state=FileState.of(str(path)), fingerprint=fingerprint(path),
                                     media=info, shots=[], transcript=None, windows=[], analysis=analysis)

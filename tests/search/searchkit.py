@@ -104,15 +104,15 @@ def add_asset(engine, settings, name: str, captions: list[str] = (), moments: li
     are spaced 0.4 s apart. Re-adding the same name re-analyses (replaces) that asset."""
     duration = max(WINDOW * max(len(captions), 1), max([t for t, _ in [*moments, *speech]] or [0]) + 10)
     windows = [records.Window(index=i, start=i * WINDOW, end=(i + 1) * WINDOW, first_frame=int(i * WINDOW * 25),
-                        last_frame=int((i + 1) * WINDOW * 25) - 1, frame_indices=(int(i * WINDOW * 25),),
-                        frame_times=(i * WINDOW,)) for i in range(len(captions))]
+                              last_frame=int((i + 1) * WINDOW * 25) - 1, frame_indices=(int(i * WINDOW * 25),),
+                              frame_times=(i * WINDOW,)) for i in range(len(captions))]
     segments = []
     for i, (t, text) in enumerate(speech):
         words = tuple(records.Word(w, t + 0.4 * j, t + 0.4 * j + 0.35, 0.9) for j, w in enumerate(text.split()))
         segments.append(records.SpeechSegment(i, t, words[-1].end, text, words))
     analysis = records.Analysis("test-vision", "1", "test-model",
-                          captions=[records.WindowCaption(i, c, "test-vision") for i, c in enumerate(captions)],
-                          moments=[records.KeyMoment(t, n, "", "moment") for t, n in moments])
+                                captions=[records.WindowCaption(i, c, "test-vision") for i, c in enumerate(captions)],
+                                moments=[records.KeyMoment(t, n, "", "moment") for t, n in moments])
     with write_session(engine) as session:
         asset = record_analysis(session, state=FileState(f"/archive/{name}", 1000, 0, 0),
                                 fingerprint=hashlib.sha256(name.encode()).hexdigest(), media=media(name, duration),

@@ -32,7 +32,8 @@ def counts(home) -> dict[str, int]:
     engine = get_engine(f"sqlite:///{home / 'cogvlm-media.db'}")
     with read_session(engine) as s:
         return {t.__tablename__: s.scalar(select(func.count()).select_from(t))
-                for t in (store_models.Asset, store_models.AssetPath, store_models.Shot, store_models.Window, store_models.Scene, store_models.Marker, store_models.TranscriptSegment)}
+                for t in (store_models.Asset, store_models.AssetPath, store_models.Shot, store_models.Window,
+                          store_models.Scene, store_models.Marker, store_models.TranscriptSegment)}
 
 
 def test_ingest_show_json_and_idempotence(home, speech_clip, tmp_path):

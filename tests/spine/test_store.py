@@ -68,7 +68,8 @@ def test_a_failure_mid_write_leaves_nothing(engine, tmp_path):
         with write_session(engine) as s:
             record_analysis(s, state=state(tmp_path), fingerprint="e" * 64, media=MEDIA, **bad)
     with read_session(engine) as s:
-        for table in (store_models.Asset, store_models.AssetPath, store_models.Shot, store_models.Window, store_models.Scene, store_models.Marker, store_models.TranscriptSegment):
+        for table in (store_models.Asset, store_models.AssetPath, store_models.Shot, store_models.Window,
+                      store_models.Scene, store_models.Marker, store_models.TranscriptSegment):
             assert s.scalar(select(func.count()).select_from(table)) == 0, table.__tablename__
 
 
