@@ -14,7 +14,7 @@ from typing import Any, Protocol
 
 import numpy as np
 
-from cogvlm_media.analysis.results import Analysis, Shot, Transcript, Window
+from cogvlm_media.records import Analysis, Shot, Transcript, Window
 from cogvlm_media.config import Settings
 from cogvlm_media.hookspecs import hookimpl
 from cogvlm_media.media.probe import MediaInfo

@@ -14,7 +14,7 @@ from typing import Any
 
 import numpy as np
 
-from cogvlm_media.analysis import results as r
+from cogvlm_media import records
 from cogvlm_media.config import Settings
 from cogvlm_media.hookspecs import hookimpl
 from cogvlm_media.media.probe import MediaInfo
@@ -41,13 +41,13 @@ class Stage:
     enabled: Callable[[Settings], bool] = _always  # from the configuration, before any file is read
 
 
-def detect_shots_stage(item: StageInput, progress: StageProgress) -> list[r.Shot]:
+def detect_shots_stage(item: StageInput, progress: StageProgress) -> list[records.Shot]:
     from cogvlm_media.analysis.shots import detect_shots
 
     return detect_shots(item.path, item.media, item.settings, progress=progress, times=item.frame_times)
 
 
-def transcribe_stage(item: StageInput, progress: StageProgress) -> r.Transcript | None:
+def transcribe_stage(item: StageInput, progress: StageProgress) -> records.Transcript | None:
     if not item.media.has_audio:
         progress(1, 1)
         return None

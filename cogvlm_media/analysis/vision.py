@@ -13,7 +13,7 @@ import re
 from collections.abc import Sequence
 
 from cogvlm_media.analysis.analyser import AnalysisInput, Progress
-from cogvlm_media.analysis.results import Analysis, KeyMoment, Scene, Window, WindowCaption
+from cogvlm_media.records import Analysis, KeyMoment, Scene, Window, WindowCaption
 from cogvlm_media.analysis.timerefs import parse_moments
 from cogvlm_media.config import Settings
 
@@ -142,10 +142,10 @@ def ground(settings: Settings, path: str, start: float, end: float, prompt: str,
     length); return the absolute time of the first time reference in its answer, or None."""
     from cogvlm_media.analysis.timerefs import find_times
     from cogvlm_media.analysis.windows import plan_windows
-    from cogvlm_media.media.frames import frame_times, read_frames
+    from cogvlm_media.media.frames import decoded_frame_times, read_frames
     from cogvlm_media.model.engine import Request
 
-    times = frame_times(path)
+    times = decoded_frame_times(path)
     end = min(end, start + settings.analysis.window_seconds)
     inside = [i for i, t in enumerate(times) if start <= t < end]
     if not inside:

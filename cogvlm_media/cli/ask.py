@@ -46,7 +46,7 @@ def register(app: typer.Typer) -> None:
     ) -> None:
         """Ask the vision model a question about every window of FILE; answers carry absolute timecodes."""
         from cogvlm_media.analysis.windows import plan_windows
-        from cogvlm_media.media.frames import FrameReadError, frame_times, read_frames
+        from cogvlm_media.media.frames import FrameReadError, decoded_frame_times, read_frames
         from cogvlm_media.media.probe import ProbeError, probe
         from cogvlm_media.media.timecode import Clock, seconds_label
         from rich.markup import escape
@@ -57,7 +57,7 @@ def register(app: typer.Typer) -> None:
                        "(a local checkpoint folder or a hub id) in the config")
         try:
             info = probe(file)
-            times = frame_times(file, info.frame_count)
+            times = decoded_frame_times(file, info.frame_count)
         except (ProbeError, FrameReadError) as exc:
             raise fail(f"{file}: {exc}") from None
         windows = [w for w in plan_windows([], times, info.duration, settings.analysis.window_seconds)

@@ -122,7 +122,7 @@ def register(app: typer.Typer) -> None:
     ) -> None:
         """Write a copy of the media with its scenes as chapters (ffmpeg stream copy)."""
         from cogvlm_media.export.chapters import chapters_for, ffmetadata
-        from cogvlm_media.export.embed import embed_chapters
+        from cogvlm_media.export.mux_chapters import embed_chapters
         from cogvlm_media.export.timeline import placement
 
         st = state(ctx)

@@ -10,12 +10,12 @@ from typing import Any
 
 import numpy as np
 
-from cogvlm_media.analysis import results as r
+from cogvlm_media import records
 from cogvlm_media.analysis.analyser import AnalysisInput, get_analyser
 from cogvlm_media.analysis.stage import StageInput, stages
 from cogvlm_media.analysis.windows import plan_windows
 from cogvlm_media.config import Settings
-from cogvlm_media.media.frames import FrameReadError, frame_times
+from cogvlm_media.media.frames import FrameReadError, decoded_frame_times
 from cogvlm_media.media.probe import MediaInfo, ProbeError, probe
 
 StageCallback = Callable[[str, float, float], None]  # (stage, done, total)
@@ -33,10 +33,10 @@ class IngestError(Exception):
 class FileAnalysis:
     media: MediaInfo
     frame_times: np.ndarray
-    shots: list[r.Shot]
-    transcript: r.Transcript | None
-    windows: list[r.Window]
-    analysis: r.Analysis
+    shots: list[records.Shot]
+    transcript: records.Transcript | None
+    windows: list[records.Window]
+    analysis: records.Analysis
     stage_results: dict[str, Any] = field(default_factory=dict)  # every stage's result, by stage name
 
 
@@ -59,7 +59,7 @@ def analyse_file(path: str, settings: Settings, media: MediaInfo | None = None,
     media = media or probe_file(path)
     _report(on_stage, "probe")(1, 1)
     try:
-        times = frame_times(path, expected_frames=media.frame_count)
+        times = decoded_frame_times(path, expected_frames=media.frame_count)
     except FrameReadError as exc:
         raise IngestError(str(exc)) from None
 

@@ -27,7 +27,7 @@ from cogvlm_media.search.documents import KIND_CODES
 from cogvlm_media.search.lexical import LexicalIndex
 from cogvlm_media.search.sync import Indexer, IndexState, SyncReport, pending_assets
 from cogvlm_media.search.vector import VectorIndex
-from cogvlm_media.store import models as m
+from cogvlm_media.store.models import Asset
 from cogvlm_media.store.engine import read_session
 
 
@@ -82,7 +82,7 @@ class LocalBackend:
     def status(self) -> Status:
         state = self.indexer.state()
         with read_session(self.engine) as session:
-            assets = int(session.scalar(select(func.count(m.Asset.id))) or 0)
+            assets = int(session.scalar(select(func.count(Asset.id))) or 0)
             pending = len(pending_assets(session, state.hwm)) if state else 0
         mode = ""
         if state is not None:

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from sqlalchemy import delete, select, update
 from sqlalchemy.orm import Session
 
-from cogvlm_media.analysis import results as r
+from cogvlm_media import records as r
 from cogvlm_media.config import DEFAULT_COLOURS
 from cogvlm_media.media.probe import MediaInfo
 from cogvlm_media.store import models

@@ -64,7 +64,7 @@ class Daemon:
         w = settings.watch
         self.reporter = reporter or print_notes
         if process is None:
-            from cogvlm_media.ingest.session import process_run as process
+            from cogvlm_media.ingest.claimed_run import process_run as process
         self.process = process
         self.events: queue.SimpleQueue = queue.SimpleQueue()
         self.supervisor = Supervisor(options.roots, self.events, force_poll=options.poll,

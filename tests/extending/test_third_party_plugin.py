@@ -16,7 +16,7 @@ import cogvlm_media
 PLUGIN = '''
 """theirs_plugin: a third-party cogvlm-media plugin (written by the test)."""
 from cogvlm_media.analysis.embedded import EmbeddedAnalyser
-from cogvlm_media.analysis.results import KeyMoment
+from cogvlm_media.records import KeyMoment
 from cogvlm_media.analysis.stage import Stage
 from cogvlm_media.export.formats import Format
 from cogvlm_media.hookspecs import hookimpl

@@ -16,7 +16,7 @@ import sys
 import time
 import types
 
-from cogvlm_media.analysis import results as r
+from cogvlm_media import records
 from cogvlm_media.analysis.embedded import EmbeddedAnalyser
 from cogvlm_media.hookspecs import hookimpl
 from cogvlm_media.plugin_manager import get_plugin_manager
@@ -53,7 +53,7 @@ def detect_shots(path, media, settings, frames=None, progress=None, times=None):
     """Same signature as cogvlm_media.analysis.shots.detect_shots: one shot over the whole file."""
     if progress:
         progress(1, 1)
-    return [r.Shot(index=0, start_frame=0, end_frame=max(media.frame_count - 1, 0), start=0.0,
+    return [records.Shot(index=0, start_frame=0, end_frame=max(media.frame_count - 1, 0), start=0.0,
                    end=media.duration, transition="start")]
 
 
