@@ -7,7 +7,7 @@ current batch decodes (decode is memory-bound, vision compute-bound, so they ove
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from contextlib import nullcontext
 from dataclasses import dataclass
 from typing import Any
@@ -85,7 +85,14 @@ class VideoChat:
 
         folder = resolve_checkpoint(path, revision)
         dev = resolve_device(device)
-        model = load_model(folder, dev, resolve_dtype(dtype, dev), quantization)
+        torch_dtype = resolve_dtype(dtype, dev)
+        if dev.type == "cuda":
+            from cogvlm_media.model.batch_size import check_weights_fit
+            from cogvlm_media.model.config import CogVLMVideoConfig
+
+            check_weights_fit(torch.cuda.mem_get_info(dev)[0], CogVLMVideoConfig.from_pretrained(folder),
+                              torch_dtype.itemsize, quantization)
+        model = load_model(folder, dev, torch_dtype, quantization)
         if fused and quantization not in ("4bit", "8bit"):
             fuse_language(model)
         name = path + (f"@{revision}" if revision else "")
@@ -93,9 +100,24 @@ class VideoChat:
 
     @classmethod
     def from_settings(cls, model_settings) -> "VideoChat":
+        """``[model] batch_size`` 0: from the GPU memory free once the weights are loaded (8 on the CPU)."""
         ms = model_settings
-        return cls.from_pretrained(ms.path, ms.revision, ms.device, ms.dtype, ms.quantization, ms.fused,
-                                   batch_size=ms.batch_size, max_new_tokens=ms.max_new_tokens)
+        chat = cls.from_pretrained(ms.path, ms.revision, ms.device, ms.dtype, ms.quantization, ms.fused,
+                                   batch_size=ms.batch_size or 8, max_new_tokens=ms.max_new_tokens)
+        if not ms.batch_size and chat.model.device.type == "cuda":
+            chat.batch_size = chat.auto_batch_size(torch.cuda.mem_get_info(chat.model.device)[0])
+        return chat
+
+    def auto_batch_size(self, free_bytes: int, frames: int = 24) -> int:
+        """Rows per batch for windows of ``frames`` frames asked the analyser's questions (``batch_size``)."""
+        from cogvlm_media.model.batch_size import auto_batch_size
+        from cogvlm_media.model.prompts import WINDOW_PROMPTS
+
+        prompt = max(len(self.group_prompts(Questions((q,), np.zeros((frames, 1, 1, 3), np.uint8)))[0].input_ids)
+                     for q in WINDOW_PROMPTS)
+        return auto_batch_size(free_bytes, self.model.config, self.model.dtype.itemsize, frames, prompt,
+                               self.max_new_tokens, questions=len(WINDOW_PROMPTS),
+                               prefill_rows=self.generator.prefill_rows, bucket=self.generator.bucket)
 
     def prompt(self, request: Request) -> Prompt:
         frames = 0 if request.frames is None else len(request.frames)
@@ -209,6 +231,25 @@ class VideoChat:
     def answer_groups(self, items: Sequence[Questions], max_new_tokens: int | None = None) -> list[list[str]]:
         """Answers per item and question (see ``answer_groups_tokens``)."""
         return [[self.decode(t) for t in rows] for rows in self.answer_groups_tokens(items, max_new_tokens)]
+
+    def answer_stream(self, items: Iterable[Questions], max_new_tokens: int | None = None,
+                      progress: Callable[[int, int], None] | None = None) -> list[list[str]]:
+        """``answer_groups`` over an iterable read a few batches at a time (frames decoded lazily stay
+        bounded); ``progress(done_items, done_items)`` after each part."""
+        out: list[list[str]] = []
+        part: list[Questions] = []
+        for item in items:
+            part.append(item)
+            if sum(len(p.queries) for p in part) >= 4 * self.batch_size:
+                out += self.answer_groups(part, max_new_tokens)
+                part = []
+                if progress:
+                    progress(len(out), len(out))
+        if part:
+            out += self.answer_groups(part, max_new_tokens)
+        if progress and part:
+            progress(len(out), len(out))
+        return out
 
     def decode(self, tokens: Sequence[int]) -> str:
         return self.tokenizer.decode(list(tokens), skip_special_tokens=True).strip()
