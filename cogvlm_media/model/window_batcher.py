@@ -67,6 +67,9 @@ class Ticket:
                 if progress:
                     progress(k, len(futures))
             return out
+        except BaseException:
+            self.cancel()  # the file has failed: the rest of its items are not worth the GPU's time
+            raise
         finally:
             self.batcher._set_waiting(self, False)
 
@@ -87,6 +90,10 @@ class Ticket:
 
     def cancel(self) -> None:
         self.batcher._cancel(self)
+
+    def finish(self) -> None:
+        """The file will submit nothing more (the batcher no longer waits for it)."""
+        self.batcher._close_ticket(self)
 
     def close(self) -> None:
         self.batcher._close_ticket(self)
@@ -116,6 +123,7 @@ class WindowBatcher:
         self._thread: threading.Thread | None = None
         self.batches: list[list[str]] = []  # the ticket names of each batch run (for tests and reports)
         self.busy_seconds = 0.0  # time spent inside the model
+        self.peak_queued = 0  # the most items ever queued at once (never above queue_items)
 
     # --- the files' side ---------------------------------------------------------------------------
 
@@ -142,6 +150,7 @@ class WindowBatcher:
             if ticket.cancelled:
                 raise BatcherClosed(f"{ticket.name}: cancelled")
             self._queue.append(_Entry(ticket, item, future, self.clock()))
+            self.peak_queued = max(self.peak_queued, len(self._queue))
             self._cond.notify_all()
         return future
 
