@@ -52,16 +52,18 @@ def _first_sentence(text: str) -> str:
 class VisionAnalyser:
     """``chat``: the loaded model (default: loaded from ``[model]``); ``answerer``: where the questions go
     (default: the chat itself; the cross-file batcher passes a file's ticket); ``frame_source``: the
-    window frames' decoder (default: ``[model] frame_source``)."""
+    window frames' decoder (default: ``[model] frame_source``); ``prepare``: applied to each window's
+    frames before they are queued (the batched path preprocesses host frames there)."""
 
     name = "vision"
     version = "1"
 
-    def __init__(self, settings: Settings, chat=None, answerer=None, frame_source=None) -> None:
+    def __init__(self, settings: Settings, chat=None, answerer=None, frame_source=None, prepare=None) -> None:
         self.settings = settings
         self._chat = chat
         self.answerer = answerer
         self.frame_source = frame_source
+        self.prepare = prepare  # applied to each window's frames in this file's thread
 
     @property
     def chat(self):
@@ -98,7 +100,8 @@ class VisionAnalyser:
 
         reader = self._source().open(item.path)
         try:
-            answers = ask_windows(answerer, reader, windows, (CAPTION_PROMPT, MOMENT_PROMPT), progress=windows_done)
+            answers = ask_windows(answerer, reader, windows, (CAPTION_PROMPT, MOMENT_PROMPT), progress=windows_done,
+                                  prepare=self.prepare)
         finally:
             reader.close()
         captions = {w.index: a[0] for w, a in zip(windows, answers)}

@@ -65,6 +65,10 @@ class BatchedPipeline:
         self.linger = ms.linger_seconds if linger is None else linger
         self.batcher = None
         self._lock = threading.Lock()
+        # host frames are preprocessed (224 px, float) in the file threads, not in the batcher's
+        from cogvlm_media.model.inputs import preprocess_on_host
+
+        self.prepare = preprocess_on_host
 
     def start(self) -> "BatchedPipeline":
         """Load the model (once, whichever thread asks first) and start the batcher."""
@@ -96,7 +100,8 @@ class BatchedPipeline:
 
         self.start()
         with self.batcher.ticket(run.path) as ticket:
-            analyser = VisionAnalyser(settings, chat=self.chat, answerer=ticket, frame_source=self.frame_source)
+            analyser = VisionAnalyser(settings, chat=self.chat, answerer=ticket, frame_source=self.frame_source,
+                                      prepare=self.prepare)
             return process_run(engine, settings, run, worker, on_stage=on_stage, analyser=analyser)
 
     def ingest_paths(self, engine, paths: Sequence[str], reingest: bool = False,

@@ -51,6 +51,20 @@ def preprocess_frames(frames: np.ndarray | torch.Tensor, size: int = IMAGE_SIZE,
     return x[..., top:top + size, left:left + size].contiguous()
 
 
+def is_preprocessed(frames) -> bool:
+    """Frames already through ``preprocess_frames``: a float tensor ``(T, 3, size, size)``."""
+    return isinstance(frames, torch.Tensor) and frames.is_floating_point() and frames.ndim == 4 \
+        and frames.shape[1] == 3
+
+
+def preprocess_on_host(frames):
+    """``preprocess_frames`` on the CPU for host frames (about a tenth of the bytes of 1080p uint8 to keep
+    queued and to copy to the GPU); frames already on a GPU, or already preprocessed, pass unchanged."""
+    if is_preprocessed(frames) or (isinstance(frames, torch.Tensor) and frames.is_cuda):
+        return frames
+    return preprocess_frames(frames)
+
+
 def prompt_text(query: str, history: Sequence[tuple[str, str]] = (), template: str = "chat") -> str:
     if template == "chat":
         earlier = "".join(f"Question: {q} Answer: {a}\n" for q, a in history)
