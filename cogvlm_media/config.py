@@ -73,7 +73,7 @@ class ModelSettings:
     # "on" forces it (also on the CPU), "off" keeps one file at a time
     batched: str = "auto"
     frame_source: str = "decord"  # decoder of the window frames (media/frame_source.py)
-    files_in_flight: int = 0  # files analysed at once by the batched path; 0: 4
+    files_in_flight: int = 0  # files analysed at once by the batched path; 0: one per CPU core, 4-16
     queue_windows: int = 0  # decoded windows waiting for the model at most; 0: one batch's worth
     linger_seconds: float = 0.5  # how long a part-filled batch waits for files still in their CPU stages
 

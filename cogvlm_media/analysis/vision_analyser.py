@@ -18,7 +18,7 @@ from cogvlm_media.analysis.results import Analysis, KeyMoment, Scene, Window, Wi
 from cogvlm_media.analysis.timerefs import parse_moments
 from cogvlm_media.analysis.window_questions import answer_items, ask_windows
 from cogvlm_media.config import Settings
-from cogvlm_media.model.prompts import CAPTION_PROMPT, MOMENT_PROMPT, SUMMARY_PROMPT, summary_prompt  # noqa: F401
+from cogvlm_media.model.prompts import CAPTION_PROMPT, MOMENT_PROMPT, summary_prompt
 
 NAME_WORDS = 8
 

@@ -23,7 +23,11 @@ from concurrent.futures import ThreadPoolExecutor
 from cogvlm_media.config import Settings
 from cogvlm_media.ingest.session import Outcome, process_run
 
-DEFAULT_FILES_IN_FLIGHT = 4
+
+def default_files_in_flight() -> int:
+    """Enough files in their CPU stages to keep a large batch fed: one per CPU core, 4 to 16."""
+    return min(16, max(4, os.cpu_count() or 4))
+
 FileStage = Callable[[str, str, float, float], None]  # (path, stage, done, total)
 
 
@@ -61,7 +65,7 @@ class BatchedPipeline:
         ms = settings.model
         self.chat = chat
         self.frame_source = frame_source or get_frame_source(ms.frame_source)
-        self.files_in_flight = max(1, ms.files_in_flight or DEFAULT_FILES_IN_FLIGHT)
+        self.files_in_flight = max(1, ms.files_in_flight or default_files_in_flight())
         self.linger = ms.linger_seconds if linger is None else linger
         self.batcher = None
         self._lock = threading.Lock()

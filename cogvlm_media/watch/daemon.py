@@ -64,16 +64,12 @@ class Daemon:
         self.engine, self.settings, self.options = engine, settings, options
         w = settings.watch
         self.console = console or Console(stderr=True, highlight=False)
-        self.pipeline = None  # the batched GPU path (ingest/batched.py), when the configuration picks it
-        if process is None:
-            from cogvlm_media.ingest.batched import pipeline_for
+        from cogvlm_media.ingest.batched import pipeline_for
+        from cogvlm_media.ingest.session import process_run
 
-            self.pipeline = pipeline_for(settings)
-            if self.pipeline is not None:
-                process = self.pipeline.process_run
-            else:
-                from cogvlm_media.ingest.session import process_run as process
-        self.process = process
+        # the batched GPU path (ingest/batched.py) when the configuration picks it
+        self.pipeline = pipeline_for(settings) if process is None else None
+        self.process = process or (self.pipeline.process_run if self.pipeline else process_run)
         self.events: queue.SimpleQueue = queue.SimpleQueue()
         self.supervisor = Supervisor(options.roots, self.events, force_poll=options.poll,
                                      poll_seconds=w.poll_seconds)
