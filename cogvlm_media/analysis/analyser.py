@@ -44,7 +44,7 @@ class Analyser(Protocol):
 def register_analysers() -> dict[str, str]:
     return {
         "embedded": "cogvlm_media.analysis.embedded:EmbeddedAnalyser",
-        "vision": "cogvlm_media.analysis.vision:VisionAnalyser",
+        "vision": "cogvlm_media.analysis.vision_analyser:VisionAnalyser",
     }
 
 

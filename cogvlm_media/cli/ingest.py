@@ -28,9 +28,14 @@ def register(app: typer.Typer) -> None:
             print_error(f"{raw}: {reason}")
         if not files:
             raise fail("nothing to ingest")
-        with IngestProgress(show=not quiet) as progress:
-            outcomes = ingest_paths(st.engine, settings, files, IngestOptions(reingest=reingest),
-                                    progress.callbacks)
+        from cogvlm_media.model.loading import ModelLoadError
+
+        try:
+            with IngestProgress(show=not quiet) as progress:
+                outcomes = ingest_paths(st.engine, settings, files, IngestOptions(reingest=reingest),
+                                        progress.callbacks)
+        except ModelLoadError as exc:  # the GPU path loads the model once, up front
+            raise fail(str(exc)) from None
         for o in outcomes:
             if o.status != "done":
                 print_error(f"{o.path}: {o.error}")

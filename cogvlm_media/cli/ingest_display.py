@@ -21,8 +21,8 @@ class IngestProgress:
         self.progress = Progress(TextColumn("{task.description}", justify="left"), BarColumn(),
                                  TaskProgressColumn(), TimeElapsedColumn(), console=err_console,
                                  disable=not show, transient=False)
-        self.tasks: dict[str, int] = {}
-        self.callbacks = IngestCallbacks(file_started=self._started, stage=self._stage, file_done=self._done)
+        self.tasks: dict[str, dict[str, int]] = {}  # path -> stage -> task (the GPU path runs files side by side)
+        self.callbacks = IngestCallbacks(file_started=self._started, file_stage=self._stage, file_done=self._done)
 
     def __enter__(self) -> "IngestProgress":
         self.progress.__enter__()
@@ -33,18 +33,18 @@ class IngestProgress:
 
     def _started(self, number: int, total: int, path: str) -> None:
         name = Path(path).name
-        self.tasks = {s: self.progress.add_task(f"[{number}/{total}] {escape(name[:40])} · {s}", total=1,
-                                                visible=False)
-                      for s in STAGES}
+        self.tasks[path] = {s: self.progress.add_task(f"[{number}/{total}] {escape(name[:40])} · {s}", total=1,
+                                                      visible=False)
+                            for s in STAGES}
 
-    def _stage(self, stage: str, done: float, total: float) -> None:
-        if stage in self.tasks:
-            self.progress.update(self.tasks[stage], completed=done, total=max(total, 1e-9), visible=True)
+    def _stage(self, path: str, stage: str, done: float, total: float) -> None:
+        task = self.tasks.get(path, {}).get(stage)
+        if task is not None:
+            self.progress.update(task, completed=done, total=max(total, 1e-9), visible=True)
 
     def _done(self, outcome: Outcome) -> None:
-        for task in self.tasks.values():
+        for task in self.tasks.pop(outcome.path, {}).values():
             self.progress.remove_task(task)
-        self.tasks = {}
 
 
 def summary_table(outcomes: list[Outcome]) -> Table:

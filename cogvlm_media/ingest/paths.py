@@ -32,11 +32,13 @@ class IngestOptions:
 @dataclass(frozen=True)
 class IngestCallbacks:
     """Progress events, each optional: a file starts (number from 1, of total, path); a stage of the
-    current file moves (stage, done, total); a file ends (its outcome)."""
+    current file moves (stage, done, total), and the same with the file's path first (``file_stage``: the
+    batched path runs several files at once); a file ends (its outcome)."""
 
     file_started: Callable[[int, int, str], None] | None = None
     stage: StageCallback | None = None
     file_done: Callable[[Outcome], None] | None = None
+    file_stage: Callable[[str, str, float, float], None] | None = None
 
 
 def expand_inputs(paths: Sequence[str | os.PathLike], extensions: tuple[str, ...]
@@ -97,18 +99,38 @@ def ingest_file(engine: Engine, settings: Settings, path: str, worker: str,
     return process_run(engine, settings, run, worker, on_stage=on_stage)
 
 
+def _file_stage(callbacks: IngestCallbacks, path: str) -> StageCallback | None:
+    if callbacks.file_stage is None:
+        return callbacks.stage
+    stage, file_stage = callbacks.stage, callbacks.file_stage
+
+    def both(name: str, done: float, total: float) -> None:
+        if stage:
+            stage(name, done, total)
+        file_stage(path, name, done, total)
+    return both
+
+
 def ingest_paths(engine: Engine, settings: Settings, paths: Sequence[str],
                  options: IngestOptions = IngestOptions(),
                  callbacks: IngestCallbacks = IngestCallbacks()) -> list[Outcome]:
-    """Ingest the files ``paths`` (see :func:`expand_inputs` for folders) one after another, in order.
+    """Ingest the files ``paths`` (see :func:`expand_inputs` for folders), in order; with the vision model on
+    a GPU (``ingest.batched``: configuration alone), several at once with their windows batched together.
 
-    Returns one :class:`Outcome` per path: done, failed, quarantined, lost or skipped."""
+    Returns one :class:`Outcome` per path: done, failed, quarantined, lost or skipped. The model failing to
+    load raises ``ModelLoadError``."""
+    from cogvlm_media.ingest.batched import pipeline_for
+
+    pipeline = pipeline_for(settings)
+    if pipeline is not None:
+        with pipeline:
+            return pipeline.ingest_paths(engine, paths, options, callbacks)
     worker = jobs.worker_id()
     outcomes: list[Outcome] = []
     for number, path in enumerate(paths, 1):
         if callbacks.file_started:
             callbacks.file_started(number, len(paths), path)
-        outcome = ingest_file(engine, settings, path, worker, options, on_stage=callbacks.stage)
+        outcome = ingest_file(engine, settings, path, worker, options, on_stage=_file_stage(callbacks, path))
         if callbacks.file_done:
             callbacks.file_done(outcome)
         outcomes.append(outcome)
