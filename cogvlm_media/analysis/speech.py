@@ -116,15 +116,15 @@ def transcribe(path: str | os.PathLike[str], media: MediaInfo, settings: Setting
         if not text or seg.start + offset >= media.duration:
             continue
         words: list[Word] = []
+        earliest = 0.0  # words stay in order when an onset moves a sentence's first word later
         for w in seg.words or []:
             if not w.word.strip():
                 continue
             start, end = float(w.start), float(w.end)
             if sentence_start or not words:  # a sentence's (or a segment's) first word: onset from the audio
                 start = speech_onset(envelope, floor, start)
-                if words:
-                    start = max(start, float(words[-1].start - offset))
-                end = max(end, start)
+            start = max(start, earliest)
+            end, earliest = max(end, start), start
             sentence_start = bool(_SENTENCE_END.search(w.word.strip()))
             words.append(Word(text=w.word.strip(), start=at(start), end=at(end),
                               probability=round(float(w.probability), 4)))

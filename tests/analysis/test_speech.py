@@ -140,3 +140,5 @@ def test_sentence_markers_sit_on_the_first_words_onset(speech_clip, transcript, 
     for clip, text in ((speech_clip, transcript), (close_clip, close)):
         for onset, marker in _marker_errors(clip, text):
             assert abs(marker - onset) <= 2 / 25, f"marker at {marker:.3f} s, first word at {onset:.3f} s"
+        starts = [w.start for w in text.words()]
+        assert starts == sorted(starts)  # moving a first word to its onset keeps the words in order
