@@ -130,3 +130,33 @@ def mediagen_topics():
     import mediagen
 
     return [text for topic in mediagen.TOPICS for text in topic]
+
+
+BREAD = ("To make fresh bread, mix flour, water, salt and yeast in a bowl.",
+         "Stir the mixture with a wooden spoon until it forms a rough dough.",
+         "Knead the dough for ten minutes until it is smooth.",
+         "Put the dough back in the bowl and cover it with a towel.",
+         "Let it rise in a warm kitchen for about an hour.",
+         "When it has doubled in size, press the air out gently.",
+         "Shape it into a loaf and place it in a greased tin.",
+         "Leave it to rise again while the oven heats up.",
+         "Bake the loaf in a hot oven until the crust is golden brown.",
+         "Tap the bottom of the loaf; it should sound hollow.",
+         "Let the bread cool on a rack before you slice it.",
+         "Fresh bread keeps for two days in a paper bag.")
+
+
+def test_one_topic_of_continuous_speech_stays_one_scene():
+    segs, t = [], 0.5
+    for i, text in enumerate(BREAD):
+        segs.append(SpeechSegment(i, t, t + 3.2, text, words(text, t, step=3.2 / len(text.split()))))
+        t += 3.6
+    duration = t + 0.5
+    cuts = [4.0 * k for k in range(12) if 4.0 * k < duration]  # every 4 s, wherever it falls
+    shots = [Shot(k, int(a * 25), int(b * 25) - 1, a, b, "start" if k == 0 else "cut")
+             for k, (a, b) in enumerate(zip(cuts, cuts[1:] + [duration]))]
+    item = AnalysisInput("x.mp4", MediaInfo("x.mp4", 1, duration, 25, 1, int(duration * 25), 320, 240, 0, None,
+                                            True, False, "h264", "mp4", 0.0),
+                         shots, Transcript("en", tuple(segs)), [], np.zeros(0))
+    scenes = get_analyser(Settings()).analyse(item).scenes
+    assert [(s.start, s.end) for s in scenes] == [(0.0, duration)]
