@@ -40,10 +40,9 @@ def write_otio(p: Plan) -> str:
 
 def ascii_name(text: str) -> str:
     """A name an EDL can carry: one line of ASCII (accents dropped, "…" as "...", other signs as "?")."""
-    text = " ".join((text or "").replace("\u2026", "...").replace("\u2014", "-").replace("\u2013", "-").split())
-    plain = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode("ascii")
-    kept = "".join(ch for ch in unicodedata.normalize("NFKD", text) if not unicodedata.combining(ch))
-    return "".join(ch if ord(ch) < 128 else "?" for ch in kept) if len(plain) < len(kept) else plain
+    text = " ".join((text or "").replace("\u2014", "-").replace("\u2013", "-").split())
+    folded = "".join(ch for ch in unicodedata.normalize("NFKD", text) if not unicodedata.combining(ch))
+    return "".join(ch if ord(ch) < 128 else "?" for ch in folded)
 
 
 def write_edl(p: Plan) -> str:
