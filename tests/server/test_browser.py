@@ -266,3 +266,11 @@ def test_unknown_asset_shows_nothing_of_the_previous_one(browser, tc_archive):
         " tc: document.getElementById('playhead-tc').textContent};")
     # no source, nothing loaded (NETWORK_EMPTY, HAVE_NOTHING: no frame of the old video), no metadata or markers
     assert state == {"src": None, "network": 0, "ready": 0, "meta": "", "markers": 0, "tc": "--:--:--:--"}, state
+
+
+def test_search_says_when_there_are_no_more_results(browser, server):
+    open_page(browser, f"{server.url}/#/search?q=kitchen%20table")
+    end = wait(browser, lambda d: d.find_element(By.ID, "search-end"), "the end of the results")
+    hits = browser.find_elements(By.CSS_SELECTOR, "a.hit")
+    # two files, one about a kitchen table: a few relevant hits, not 24 padded ones, and the page says so
+    assert 0 < len(hits) < 24 and end.text == f"No more results ({len(hits)} relevant)."
