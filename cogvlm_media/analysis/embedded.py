@@ -6,9 +6,12 @@ in a pause shorter than ``SPEECH_PAUSE`` (then it grows until the speaker pauses
 ``MAX_SCENE_SECONDS``). A group of at least twice the minimum that holds
 continuous speech is then split at its topic shifts (``analysis.topics``: MiniLM sentence
 embeddings): each boundary goes on a shot cut inside the pause between the two sentences, or in the
-middle of that pause when no cut falls there, so a sentence is never cut. Each scene gets a short title (its first spoken
-words, or its shot count) and a summary from its transcript and shot facts. Key moments are the
-starts of spoken sentences, each named by its first words with the sentence as its note.
+middle of that pause when no cut falls there, so a sentence is never cut. Each scene gets a title (its first spoken
+sentence, or its shot count) and a summary from its transcript and shot facts. Key moments are the
+starts of spoken sentences, each named by the sentence, which is also its note.
+
+Names are stored whole: they are shortened only where they are shown (the review page) or where a
+format has a limit (see ``cogvlm_media/export/adapters.py``).
 """
 
 from __future__ import annotations
@@ -22,7 +25,6 @@ from cogvlm_media.config import Settings
 
 MAX_SCENE_SECONDS = 120.0
 SPEECH_PAUSE = 1.0  # a pause between two spoken segments shorter than this keeps the speech continuous
-TITLE_WORDS = 6
 _SENTENCE_END = re.compile(r"[.!?…][\"')\]]*$")
 
 
@@ -31,10 +33,9 @@ def _clock(seconds: float) -> str:
     return f"{s // 3600}:{s % 3600 // 60:02d}:{s % 60:02d}" if s >= 3600 else f"{s // 60}:{s % 60:02d}"
 
 
-def _first_words(text: str, count: int = TITLE_WORDS) -> str:
-    words = text.strip().split()
-    title = " ".join(words[:count]).rstrip(",;:")
-    return title + ("…" if len(words) > count else "")
+def _name(text: str) -> str:
+    """A marker or scene name: the whole sentence on one line (never cut here)."""
+    return " ".join(text.split())
 
 
 def sentences(transcript: Transcript | None) -> list[tuple[float, float, str]]:
@@ -121,7 +122,7 @@ def describe_scene(index: int, shots: list[Shot], spoken: list[tuple[float, floa
         shot_fact += f" ({', '.join(joins)})"
     facts = f"{_clock(start)}–{_clock(end)}, {end - start:.1f} s, {shot_fact}."
     if said:
-        title = _first_words(said[0])
+        title = _name(said[0])
         summary = f"{facts} Speech: {' '.join(said)}"
     else:
         title = f"Scene {index + 1}: {shot_fact}, no speech"
@@ -143,7 +144,7 @@ class EmbeddedAnalyser:
         groups = group_scenes(item.shots, item.transcript, minimum)
         parts = [part for g in groups for part in split_topics(g, spoken, minimum)]
         scenes = [describe_scene(i, g, spoken, a, b) for i, (a, b, g) in enumerate(parts)]
-        moments = [KeyMoment(time=a, name=_first_words(text), note=text, kind="speech", duration=0.0)
+        moments = [KeyMoment(time=a, name=_name(text), note=text, kind="speech", duration=0.0)
                    for a, _b, text in spoken]
         if progress:
             progress(1, 1)

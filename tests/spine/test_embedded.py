@@ -160,3 +160,14 @@ def test_one_topic_of_continuous_speech_stays_one_scene():
                          shots, Transcript("en", tuple(segs)), [], np.zeros(0))
     scenes = get_analyser(Settings()).analyse(item).scenes
     assert [(s.start, s.end) for s in scenes] == [(0.0, duration)]
+
+
+def test_names_are_stored_whole(tmp_path):
+    """A sentence longer than a few words names its marker and its scene whole: no "…", nothing cut."""
+    long = "Seven green apples are sitting on the kitchen table near the window."
+    transcript = Transcript("en", (SpeechSegment(0, 1.0, 5.0, long, words(long, 1.0)),))
+    settings = Settings(home=tmp_path, analysis=AnalysisSettings(scene_min_seconds=8.0))
+    media = MediaInfo("x.mp4", 1, 31.0, 25, 1, 775, 320, 240, 0, None, True, False, "h264", "mp4", 0.0)
+    result = get_analyser(settings).analyse(AnalysisInput("x.mp4", media, SHOTS, transcript, [], np.arange(775) / 25))
+    assert [(m.name, m.note) for m in result.moments] == [(long, long)]
+    assert result.scenes[0].title == long
