@@ -11,6 +11,7 @@ from sqlalchemy.exc import IntegrityError
 
 from cogvlm_media import hooks
 from cogvlm_media.config import Settings
+from cogvlm_media.ingest.access import require_readable
 from cogvlm_media.ingest.stages import IngestError, StageCallback, analyse_file, probe_file
 from cogvlm_media.media.fingerprint import fingerprint
 from cogvlm_media.store import jobs
@@ -75,6 +76,7 @@ def _file_state(path: str) -> FileState:
         raise IngestError(f"cannot read file ({exc.strerror or exc})") from None
     if state.size == 0:
         raise IngestError("empty file (0 bytes)")
+    require_readable(path)
     return state
 
 
