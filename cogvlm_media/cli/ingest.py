@@ -15,6 +15,7 @@ from cogvlm_media.cli.context import console, err_console, fail, print_error, re
 from cogvlm_media.config import Settings
 from cogvlm_media.ingest import Outcome, process_run
 from cogvlm_media.store import jobs
+from cogvlm_media.store.fspath import shown
 
 STAGES = ("probe", "shots", "speech", "windows", "analyse", "store")
 
@@ -71,7 +72,7 @@ def ingest_files(settings: Settings, engine, files: list[str], reingest: bool = 
                 outcomes.append(Outcome(run_id, path, "skipped", error="already being ingested by another process"))
                 continue
             name = Path(path).name
-            tasks = {s: progress.add_task(f"[{number}/{len(files)}] {escape(name[:40])} · {s}", total=1, visible=False)
+            tasks = {s: progress.add_task(f"[{number}/{len(files)}] {escape(shown(name)[:40])} · {s}", total=1, visible=False)
                      for s in STAGES}
 
             def on_stage(stage: str, done: float, total: float) -> None:
@@ -92,7 +93,7 @@ def summary_table(outcomes: list[Outcome]) -> Table:
     for o in outcomes:
         result = o.outcome if o.status == "done" else f"[red]{o.status}[/]: {escape(o.error or '')}"
         c = o.counts
-        table.add_row(escape(Path(o.path).name), result, str(o.asset_id or ""), str(c.get("shots", "")),
+        table.add_row(escape(shown(Path(o.path).name)), result, str(o.asset_id or ""), str(c.get("shots", "")),
                       str(c.get("scenes", "")), str(c.get("markers", "")), f"{o.seconds:.1f}")
     return table
 
@@ -117,7 +118,7 @@ def register(app: typer.Typer) -> None:
         outcomes = ingest_files(settings, st.engine, files, reingest=reingest, show_progress=not quiet)
         for o in outcomes:
             if o.status != "done":
-                print_error(f"{o.path}: {o.error}")
+                print_error(f"{shown(o.path)}: {o.error}")
         console.print(summary_table(outcomes))
         if not any(o.status == "done" for o in outcomes):
             raise typer.Exit(1)

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import json
 import os
 from dataclasses import dataclass, field
 from typing import Any
 
 from fastapi import BackgroundTasks, Path, Request
+from fastapi.responses import JSONResponse
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
 
@@ -14,11 +16,27 @@ from cogvlm_media import hooks
 from cogvlm_media.config import Settings
 from cogvlm_media.export.timeline import COLOURS
 from cogvlm_media.store import models as m
+from cogvlm_media.store.fspath import SURROGATE, UNDECODED
 
 MAX_ID = 2**63 - 1  # larger ids cannot be stored (SQLite INTEGER), so they are rejected, not looked up
 
 AssetId = Path(..., ge=1, le=MAX_ID, description="Asset id (from /api/v1/assets).")
 MarkerId = Path(..., ge=1, le=MAX_ID, description="Marker id.")
+
+
+class PathSafeJSON(JSONResponse):
+    """JSON whose file names may hold bytes that are not UTF-8 (stored escaped, store/fspath.py): each
+    such byte is sent as the text ``\\xNN``, as the CLI shows it, instead of failing the response."""
+
+    def render(self, content: Any) -> bytes:
+        text = json.dumps(content, ensure_ascii=False, allow_nan=False, indent=None, separators=(",", ":"))
+        return shown_json(text).encode("utf-8")
+
+
+def shown_json(text: str) -> str:
+    """JSON text with each undecodable byte of a file name as the JSON string text ``\\\\xNN``."""
+    text = UNDECODED.sub(lambda m: f"\\\\x{ord(m.group()) - 0xDC00:02x}", text)
+    return SURROGATE.sub("\ufffd", text)
 
 
 class ApiError(Exception):

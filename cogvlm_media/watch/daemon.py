@@ -27,6 +27,7 @@ from sqlalchemy.engine import Engine
 from cogvlm_media import hooks
 from cogvlm_media.config import Settings
 from cogvlm_media.store import jobs
+from cogvlm_media.store.fspath import shown
 from cogvlm_media.watch.gate import Gate, ffprobe_check, wanted
 from cogvlm_media.watch.observers import Root, Supervisor
 from cogvlm_media.watch.scan import new_versions
@@ -101,6 +102,7 @@ class Daemon:
 
     def note(self, message: str) -> None:
         stamp = time.strftime("%H:%M:%S")
+        message = shown(message)  # a file name that is not UTF-8 is printed with its bytes as \xNN
         self.recent.append(f"{stamp} {message}")
         if not self._live:
             self.console.print(f"{stamp} {message}", soft_wrap=True, markup=False)
