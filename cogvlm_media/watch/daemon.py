@@ -29,6 +29,7 @@ from cogvlm_media.config import Settings
 from cogvlm_media.store import jobs
 from cogvlm_media.store.fspath import shown
 from cogvlm_media.watch.gate import Gate, ffprobe_check, wanted
+from cogvlm_media.watch.links import inside
 from cogvlm_media.watch.observers import Root, Supervisor
 from cogvlm_media.watch.scan import new_versions
 
@@ -113,7 +114,8 @@ class Daemon:
         root = self._root_of(folder)
         window = self._window(root)
         found = 0
-        for batch in new_versions(self.engine, folder, self.settings.watch.extensions):
+        for batch in new_versions(self.engine, folder, self.settings.watch.extensions,
+                                  root=root.path if root else None):
             for path, st in batch:
                 self.gate.offer(path, window=window, scanned=True, st=st)
             found += len(batch)
@@ -139,7 +141,7 @@ class Daemon:
                         self.gate.forget_under(path)
                 elif kind == "deleted":
                     self.gate.forget(path)
-                elif wanted(path, exts):
+                elif wanted(path, exts) and inside(self._root_of(path).path, path):  # no link out of the tree
                     root = self._root_of(path)
                     self.gate.offer(path, window=self._window(root),
                                     closed=kind == "closed" and root is not None and not root.polling)
