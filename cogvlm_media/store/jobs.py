@@ -130,6 +130,18 @@ def fail(engine: Engine, run_id: int, worker: str, error: str, *, retryable: boo
         return run.status
 
 
+def still_arriving(engine: Engine, run_id: int, worker: str, reason: str) -> str:
+    """Set aside a run whose file changed while it was read (a partial version): not the file's fault,
+    so neither a retry nor a quarantine; the finished version is queued as a new run."""
+    with write_session(engine) as session:
+        run = session.get(IngestRun, run_id)
+        if run is None or run.worker != worker:
+            return "lost"
+        run.status, run.outcome, run.error = "done", "superseded", reason
+        run.lease_until, run.finished_at = None, _now()
+        return run.status
+
+
 def release(engine: Engine, run_id: int, worker: str) -> None:
     """Give a claimed run back untouched (graceful shutdown before it finished)."""
     with write_session(engine) as session:
@@ -226,9 +238,11 @@ def enqueue_many(engine: Engine, versions: list[Version], *, source: str = "watc
                 old = latest.get(path)
                 if _is_known(version, old, ingested):
                     continue
-                if old is not None and old.status in ("queued", "failed"):
+                if old is not None and old.status in ("queued", "failed", "quarantined"):
+                    # a quarantined older version was a partial one (or was replaced): no longer the file's state
+                    was = f" (was: {old.error})" if old.status == "quarantined" and old.error else ""
                     old.status, old.outcome, old.finished_at = "done", "superseded", now
-                    old.error = "superseded by a newer version"
+                    old.error = "superseded by a newer version" + was
                 new.append(IngestRun(path=path, size=size, mtime_ns=mtime, source=source, reingest=False,
                                      max_attempts=max_attempts, status="queued", next_attempt_at=now))
             session.add_all(new)
