@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session
 from cogvlm_media import hooks
 from cogvlm_media.config import Settings
 from cogvlm_media.export.timeline import COLOURS
+from cogvlm_media.server.files import still_the_ingested_file
 from cogvlm_media.store import models as m
 from cogvlm_media.store.fspath import SURROGATE, UNDECODED
 
@@ -80,14 +81,12 @@ def get_marker(session: Session, marker_id: int) -> m.Marker:
 
 
 def media_path(asset: m.Asset) -> str:
-    """The newest recorded path of the asset that still holds its file (same size as ingested).
-    Only paths stored at ingest are ever opened: nothing from the request names a file."""
+    """The newest recorded path of the asset that still holds its file (server/files.py: the resolved
+    target's inode, size and mtime as ingested, or else the same fingerprint). Only paths stored at
+    ingest are ever opened: nothing from the request names a file."""
     for row in reversed(asset.paths):
-        try:
-            if os.path.isfile(row.path) and os.path.getsize(row.path) == asset.size:
-                return row.path
-        except OSError:
-            continue
+        if still_the_ingested_file(row, asset.size, asset.fingerprint):
+            return row.path
     where = asset.paths[-1].path if asset.paths else "no recorded path"
     raise ApiError(404, "media_missing", f"asset {asset.id}: its media file is missing, moved or changed "
                    f"since ingest (last seen at {where})", asset_id=asset.id)
