@@ -14,6 +14,7 @@ import opentimelineio as otio
 from opentimelineio import opentime
 
 from cogvlm_media.export import resolve_edl
+from cogvlm_media.export.plain_text import strip_controls
 from cogvlm_media.export.timeline import NAMESPACE, check_timecode, placement, split_tag
 from cogvlm_media.store import models as m
 
@@ -34,6 +35,11 @@ class Incoming:
     colour: str | None = None
     kind: str | None = None
     upper_cased: bool = False  # CMX writers upper-case names: compare case-insensitively
+
+    def __post_init__(self) -> None:  # an NLE file's control characters (NUL...) never reach the store
+        object.__setattr__(self, "name", strip_controls(self.name or ""))
+        if self.note is not None:
+            object.__setattr__(self, "note", strip_controls(self.note))
 
 
 @dataclass

@@ -17,9 +17,11 @@ from pathlib import Path
 import opentimelineio as otio
 from opentimelineio import opentime
 
+from cogvlm_media.export.plain_text import one_line, strip_controls
 from cogvlm_media.media.timecode import is_drop_frame_rate, parse_timecode
 from cogvlm_media.media.timecode import label as timecode_label
 from cogvlm_media.store import models as m
+from cogvlm_media.store.fspath import shown
 from cogvlm_media.store.queries import live_markers
 
 NAMESPACE = "cogvlm_media"
@@ -153,7 +155,8 @@ def marks_for(asset: m.Asset, kinds: tuple[str, ...] = KINDS) -> list[Mark]:
         start = min(max(int(round(Fraction(mk.time).limit_denominator(10**9) * rate)), 0), last)
         end = int(round(Fraction(mk.time + (mk.duration or 0)).limit_denominator(10**9) * rate))
         frames = max(0, min(end, asset.frame_count) - start) if mk.duration else 0
-        out.append(Mark(ids=(mk.id,), frame=start, frames=frames, name=mk.name or "", note=mk.note or "",
+        out.append(Mark(ids=(mk.id,), frame=start, frames=frames, name=one_line(mk.name or ""),
+                        note=strip_controls(mk.note or ""),
                         kind=mk.kind, colour=(mk.colour or "YELLOW").upper(), source=mk.source,
                         verified=bool(mk.verified), scene_id=mk.scene_id))
     out.sort(key=lambda k: (k.frame, not k.verified, k.kind != "scene", k.id or 0))
@@ -169,7 +172,7 @@ def placement(asset: m.Asset, kinds: tuple[str, ...], record_offset: int = 0) ->
         except ValueError:
             source_start = 0
     path = asset.paths[-1].path if asset.paths else f"asset-{asset.id}"
-    return Placement(asset_id=asset.id, path=path, name=Path(path).name, rate=rate,
+    return Placement(asset_id=asset.id, path=path, name=one_line(shown(Path(path).name)), rate=rate,
                      frame_count=asset.frame_count, source_start=source_start,
                      source_drop=_drop(asset.start_timecode, rate), record_offset=record_offset,
                      marks=marks_for(asset, kinds))

@@ -17,9 +17,10 @@ from fractions import Fraction
 from typing import Annotated, Any
 
 from fastapi import APIRouter, BackgroundTasks, Depends, FastAPI, Query
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 from sqlalchemy import select
 
+from cogvlm_media.export.plain_text import refuse_controls
 from cogvlm_media.export.reconcile import add_marker, delete_marker, replace_marker
 from cogvlm_media.export.timeline import COLOURS, KINDS, RESOLVE_EXTRA, marks_for, premiere_colour_index, \
     resolve_colour
@@ -184,8 +185,8 @@ class SyncItem(BaseModel):
     asset_id: Annotated[int, Field(strict=True, ge=1, le=MAX_ID)]
     frame: Frame
     frames: Frame = 0
-    name: Annotated[str, Field(strict=True, min_length=1, max_length=500)]
-    note: Annotated[str, Field(strict=True, max_length=10_000)] = ""
+    name: Annotated[str, Field(strict=True, min_length=1, max_length=500), AfterValidator(refuse_controls)]
+    note: Annotated[str, Field(strict=True, max_length=10_000), AfterValidator(refuse_controls)] = ""
     colour: Annotated[str, Field(strict=True, max_length=16)] | None = None
 
 
