@@ -10,8 +10,6 @@ import shutil
 
 import watch_support as ws
 
-NEVER = ("outside.mp4",)
-
 
 def names(root) -> set[str]:
     return {os.path.relpath(r["path"], root / "in") for r in ws.runs(root)}
