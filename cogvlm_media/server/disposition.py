@@ -2,8 +2,8 @@
 
 A file name may hold a newline, other control characters, quotes, non-ASCII letters or bytes that are
 not UTF-8; none of that may reach a header raw (h11 rejects a newline, so every download failed).
-Control characters are stripped, undecodable bytes written as ``\\xNN`` (store/fspath.py), and a name
-that is not plain ASCII gets an ASCII ``filename`` fallback plus the exact ``filename*=UTF-8''...``.
+Newlines and tabs become spaces and other control characters are dropped (as in every export),
+undecodable bytes are written as ``\\xNN`` (store/fspath.py), and a name that is not plain ASCII gets an ASCII ``filename`` fallback plus the exact ``filename*=UTF-8''...``.
 """
 
 from __future__ import annotations
@@ -11,14 +11,14 @@ from __future__ import annotations
 import re
 from urllib.parse import quote
 
+from cogvlm_media.export.plain_text import one_line
 from cogvlm_media.store.fspath import shown
 
-CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
 PLAIN = re.compile(r"^[\x20-\x7e]*$")
 
 
 def clean_name(name: str) -> str:
-    name = CONTROL.sub("", shown(name)).strip()
+    name = one_line(shown(name))  # newlines and tabs as spaces, other controls dropped
     return name or "download"
 
 
