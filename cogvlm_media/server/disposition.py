@@ -3,7 +3,8 @@
 A file name may hold a newline, other control characters, quotes, non-ASCII letters or bytes that are
 not UTF-8; none of that may reach a header raw (h11 rejects a newline, so every download failed).
 Newlines and tabs become spaces and other control characters are dropped (as in every export),
-undecodable bytes are written as ``\\xNN`` (store/fspath.py), and a name that is not plain ASCII gets an ASCII ``filename`` fallback plus the exact ``filename*=UTF-8''...``.
+undecodable bytes are written as ``\\xNN`` (store/fspath.py), and a name that is not plain ASCII
+gets an ASCII ``filename`` fallback plus the exact ``filename*=UTF-8''...``.
 """
 
 from __future__ import annotations

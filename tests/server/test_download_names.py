@@ -1,6 +1,7 @@
 """Download names from odd file names (issue 13, item 8): a newline in a file name broke every export
-download (h11 rejects the ``Content-Disposition`` header). Now a newline or tab is a space, other control
-characters are dropped, and a name that is not plain ASCII is sent as RFC 6266 ``filename*`` with an ASCII fallback."""
+download (h11 rejects the ``Content-Disposition`` header). Now a newline or tab is a space, other
+control characters are dropped, and a name that is not plain ASCII is sent as RFC 6266 ``filename*``
+with an ASCII fallback."""
 
 from __future__ import annotations
 
