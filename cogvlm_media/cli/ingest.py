@@ -72,7 +72,8 @@ def ingest_files(settings: Settings, engine, files: list[str], reingest: bool = 
                 outcomes.append(Outcome(run_id, path, "skipped", error="already being ingested by another process"))
                 continue
             name = Path(path).name
-            tasks = {s: progress.add_task(f"[{number}/{len(files)}] {escape(shown(name)[:40])} · {s}", total=1, visible=False)
+            label = escape(shown(name)[:40])
+            tasks = {s: progress.add_task(f"[{number}/{len(files)}] {label} · {s}", total=1, visible=False)
                      for s in STAGES}
 
             def on_stage(stage: str, done: float, total: float) -> None:
