@@ -30,6 +30,11 @@ class ImportFailed(ValueError):
 def detect_otio(path: Path, text: str) -> int:
     return 3 if path.suffix.lower() == ".otio" or '"OTIO_SCHEMA"' in text[:HEAD] else 0
 
+    def __post_init__(self) -> None:  # an NLE file's control characters (NUL...) never reach the store
+        object.__setattr__(self, "name", strip_controls(self.name or ""))
+        if self.note is not None:
+            object.__setattr__(self, "note", strip_controls(self.note))
+
 
 def detect_json(path: Path, text: str) -> int:
     return 3 if path.suffix.lower() == ".json" else 0

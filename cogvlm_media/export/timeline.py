@@ -21,6 +21,8 @@ from cogvlm_media.media.timecode import is_drop_frame_rate, parse_timecode
 from cogvlm_media.media.timecode import label as timecode_label
 from cogvlm_media.store.models import Asset
 from cogvlm_media.store.queries import KINDS, Mark, marks_for  # noqa: F401 (exporters read them from here)
+from cogvlm_media.store.fspath import shown
+from cogvlm_media.plain_text import one_line
 
 NAMESPACE = "cogvlm_media"
 
@@ -133,7 +135,7 @@ def placement(asset: Asset, kinds: tuple[str, ...], record_offset: int = 0) -> P
         except ValueError:
             source_start = 0
     path = asset.paths[-1].path if asset.paths else f"asset-{asset.id}"
-    return Placement(asset_id=asset.id, path=path, name=Path(path).name, rate=rate,
+    return Placement(asset_id=asset.id, path=path, name=one_line(shown(Path(path).name)), rate=rate,
                      frame_count=asset.frame_count, source_start=source_start,
                      source_drop=_drop(asset.start_timecode, rate), record_offset=record_offset,
                      marks=marks_for(asset, kinds), width=asset.width or 0, height=asset.height or 0,

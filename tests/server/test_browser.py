@@ -210,7 +210,7 @@ def test_queue_panel_shows_no_null_for_empty_sections(browser, server):
 def tc_archive(tmp_path_factory):
     """Two assets for the asset switch: one whose timecode starts at 10:00:00:00, one with none."""
     import mediagen
-    from cogvlm_media.analysis import results as r
+    from cogvlm_media import records as r
     from cogvlm_media.media.fingerprint import fingerprint
     from cogvlm_media.media.probe import probe
     from cogvlm_media.store.engine import get_engine, write_session
