@@ -5,18 +5,11 @@ from __future__ import annotations
 import os
 
 import pytest
+from fakeclock import Clock
 
 from cogvlm_media.config import VIDEO_EXTENSIONS
 from cogvlm_media.watch.gate import Gate, is_junk, wanted
 from cogvlm_media.watch.observers import fs_type, is_network, mount_table
-
-
-class Clock:
-    def __init__(self) -> None:
-        self.now = 1000.0
-
-    def __call__(self) -> float:
-        return self.now
 
 
 @pytest.mark.parametrize("name", [".hidden.mp4", "a.mp4.part", "b.crdownload", "c.tmp", "~$d.mp4", "._e.mp4",
