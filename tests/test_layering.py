@@ -48,6 +48,7 @@ RULES: dict[str, tuple[frozenset[str], str]] = {
         ("watch", {"server", "finetune", "cli"}, "watch is the daemon: it calls ingest, the cli draws its screen"),
         # package-level shared vocabulary: usable by every layer, so it imports none
         ("records", _ALL_LAYERS, "records are shared vocabulary: they import no layer"),
+        ("plain_text", _ALL_LAYERS, "plain_text (control characters in names) is shared: it imports no layer"),
         ("config", _ALL_LAYERS, "config is shared vocabulary: it imports no layer"),
         ("hookspecs", _ALL_LAYERS, "hookspecs are shared vocabulary: they import no layer"),
         ("hooks", _ALL_LAYERS, "hooks is shared vocabulary: it imports no layer (listeners come by plugin)"),
