@@ -69,6 +69,8 @@ class ModelSettings:
     fused: bool = True  # on CUDA with Triton: compile the language model's norms, MLP and rotary (model/fused.py)
     batch_size: int = 8
     max_new_tokens: int = 256
+    adapter: str = ""  # a LoRA adapter folder (cogvlm-media finetune, peft or ms-swift); empty: none
+    adapter_merge: bool = True  # merge it into the weights at load (fused layers, CUDA graphs unchanged)
 
 
 @dataclass(frozen=True)

@@ -24,6 +24,7 @@ COMMAND_MODULES = [
     "export",
     "search",
     "serve",
+    "finetune",
 ]
 
 app = typer.Typer(

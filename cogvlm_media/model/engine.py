@@ -65,25 +65,39 @@ class VideoChat:
 
     @classmethod
     def from_pretrained(cls, path: str, revision: str = "", device: str = "auto", dtype: str = "auto",
-                        quantization: str = "", fused: bool = True, **kwargs) -> "VideoChat":
+                        quantization: str = "", fused: bool = True, adapter: str = "", adapter_merge: bool = True,
+                        **kwargs) -> "VideoChat":
         """``fused``: compile the language model's element-wise work where Inductor can (a CUDA device
-        with Triton; not with bitsandbytes weights): about 7 % more windows per second at batch 96."""
+        with Triton; not with bitsandbytes weights): about 7 % more windows per second at batch 96.
+        ``adapter``: a LoRA adapter folder, merged into the weights unless ``adapter_merge`` is off; the
+        chat's name (stored as the analyser's model version) then names the adapter and its hash."""
         from cogvlm_media.model.fused import fuse_language
         from cogvlm_media.model.loading import load_model, load_tokenizer, resolve_checkpoint
 
         folder = resolve_checkpoint(path, revision)
         dev = resolve_device(device)
         model = load_model(folder, dev, resolve_dtype(dtype, dev), quantization)
-        if fused and quantization not in ("4bit", "8bit"):
-            fuse_language(model)
         name = path + (f"@{revision}" if revision else "")
+        quantized = quantization in ("4bit", "8bit")
+        if adapter:
+            from cogvlm_media.model.adapter import AdapterError, adapter_info, apply_adapter
+            from cogvlm_media.model.loading import ModelLoadError
+
+            try:
+                model = apply_adapter(model, adapter, adapter_merge, quantized)
+                name += f"+lora:{adapter_info(adapter).label}"
+            except AdapterError as exc:
+                raise ModelLoadError(str(exc)) from None
+        if fused and not quantized and (not adapter or adapter_merge):
+            fuse_language(model)
         return cls(model, load_tokenizer(folder), name=name, **kwargs)
 
     @classmethod
     def from_settings(cls, model_settings) -> "VideoChat":
         ms = model_settings
         return cls.from_pretrained(ms.path, ms.revision, ms.device, ms.dtype, ms.quantization, ms.fused,
-                                   batch_size=ms.batch_size, max_new_tokens=ms.max_new_tokens)
+                                   ms.adapter, ms.adapter_merge, batch_size=ms.batch_size,
+                                   max_new_tokens=ms.max_new_tokens)
 
     def prompt(self, request: Request) -> Prompt:
         frames = 0 if request.frames is None else len(request.frames)
