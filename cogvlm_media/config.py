@@ -67,10 +67,17 @@ class ModelSettings:
     dtype: str = "auto"
     quantization: str = ""  # "", "4bit", "8bit" or "fp8" (vision tower in e4m3; compute capability >= 8.9)
     fused: bool = True  # on CUDA with Triton: compile the language model's norms, MLP and rotary (model/fused.py)
-    batch_size: int = 8
+    batch_size: int = 0  # sequences (questions) per batch; 0: from free GPU memory on CUDA, 8 on the CPU
     max_new_tokens: int = 256
     adapter: str = ""  # a LoRA adapter folder (cogvlm-media finetune, peft or ms-swift); empty: none
     adapter_merge: bool = True  # merge it into the weights at load (fused layers, CUDA graphs unchanged)
+    # the cross-file window batcher (ingest/batched.py): "auto" = on when path is set and CUDA is present,
+    # "on" forces it (also on the CPU), "off" keeps one file at a time
+    batched: str = "auto"
+    frame_source: str = "decord"  # decoder of the window frames (media/frame_source.py)
+    files_in_flight: int = 0  # files analysed at once by the batched path; 0: one per CPU core, 4-16
+    queue_windows: int = 0  # decoded windows waiting for the model at most; 0: one batch's worth
+    linger_seconds: float = 0.5  # how long a part-filled batch waits for files still in their CPU stages
 
 
 @dataclass(frozen=True)
@@ -114,6 +121,8 @@ class Settings:
     watch: WatchSettings = field(default_factory=WatchSettings)
     export: ExportSettings = field(default_factory=ExportSettings)
     server: ServerSettings = field(default_factory=ServerSettings)
+    # [plugins.NAME] tables, read by the plugin of that name (docs/plugins.md); not checked here
+    plugins: dict[str, dict[str, Any]] = field(default_factory=dict)
 
     @property
     def db_url(self) -> str:
@@ -131,6 +140,8 @@ class Settings:
         data["watch"]["extensions"] = list(self.watch.extensions)
         if self.server.token:
             data["server"]["token"] = "(set)"  # never printed
+        if not self.plugins:
+            del data["plugins"]  # printed only when a plugin has settings
         return data
 
 
@@ -168,7 +179,7 @@ def load_settings(config_path: str | os.PathLike[str] | None = None) -> Settings
 
     settings = Settings(config_path=path if path.exists() else None)
     top = {k: v for k, v in raw.items() if k not in _SECTIONS}
-    unknown = sorted(set(top) - {"home", "database_url"})
+    unknown = sorted(set(top) - {"home", "database_url", "plugins"})
     if unknown:
         raise ConfigError(f"{path}: unknown key(s): {', '.join(unknown)}")
     changes: dict[str, Any] = {}
@@ -176,6 +187,11 @@ def load_settings(config_path: str | os.PathLike[str] | None = None) -> Settings
         changes["home"] = Path(str(top["home"])).expanduser()
     if "database_url" in top:
         changes["database_url"] = str(top["database_url"])
+    if "plugins" in top:
+        tables = top["plugins"]
+        if not isinstance(tables, dict) or not all(isinstance(t, dict) for t in tables.values()):
+            raise ConfigError(f"{path}: [plugins] holds one table per plugin, e.g. [plugins.NAME]")
+        changes["plugins"] = tables
     for name, cls in _SECTIONS.items():
         if name in raw:
             changes[name] = _section(cls, raw[name], name)

@@ -12,7 +12,7 @@ from __future__ import annotations
 import re
 
 from cogvlm_media.analysis.analyser import AnalysisInput, Progress
-from cogvlm_media.analysis.results import Analysis, KeyMoment, Scene, Shot, Transcript, Word
+from cogvlm_media.records import Analysis, KeyMoment, Scene, Shot, Transcript, Word
 from cogvlm_media.config import Settings
 
 MAX_SCENE_SECONDS = 120.0

@@ -33,9 +33,9 @@ from fractions import Fraction
 
 import numpy as np
 
-from cogvlm_media.analysis.results import Shot
+from cogvlm_media.records import Shot
 from cogvlm_media.config import Settings
-from cogvlm_media.media.decode import SMALL_H, SMALL_W, decode_small, frame_times
+from cogvlm_media.media.decode import SMALL_H, SMALL_W, decode_small, packet_frame_times
 from cogvlm_media.media.probe import MediaInfo
 
 Progress = Callable[[int, int], None]
@@ -250,7 +250,7 @@ def detect_shots_with_stats(path: str | os.PathLike[str], media: MediaInfo, sett
     net_frames = sum(min(n, (j + 1) * STEP) - j * STEP for j in (range(windows_total) if wanted is None else wanted))
     fps = Fraction(media.fps_num, media.fps_den)
     if times is None or len(times) < n:  # the pipeline passes decord's times, which the windows use too
-        times = frame_times(path, n, fps, media.variable_frame_rate)
+        times = packet_frame_times(path, n, fps, media.variable_frame_rate)
     times = np.asarray(times[:n], dtype=np.float64)
     end_time = float(times[-1] + 1 / fps) if media.variable_frame_rate else float(n / fps)
     shots = shots_from_boundaries(boundaries(single, many, settings.analysis.shot_threshold), times, end_time)

@@ -15,7 +15,7 @@ from collections.abc import Callable
 
 import numpy as np
 
-from cogvlm_media.analysis.results import SpeechSegment, Transcript, Word
+from cogvlm_media.records import SpeechSegment, Transcript, Word
 from cogvlm_media.config import Settings
 from cogvlm_media.media.decode import AUDIO_RATE, decode_audio
 from cogvlm_media.media.probe import MediaInfo

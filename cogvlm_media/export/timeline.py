@@ -19,11 +19,10 @@ from opentimelineio import opentime
 
 from cogvlm_media.media.timecode import is_drop_frame_rate, parse_timecode
 from cogvlm_media.media.timecode import label as timecode_label
-from cogvlm_media.store import models as m
-from cogvlm_media.store.queries import live_markers
+from cogvlm_media.store.models import Asset
+from cogvlm_media.store.queries import KINDS, Mark, marks_for  # noqa: F401 (exporters read them from here)
 
 NAMESPACE = "cogvlm_media"
-KINDS = ("scene", "speech", "moment", "editor")
 
 # OTIO colour -> (DaVinci Resolve marker colour, Premiere Pro marker colour index for setColorByIndex)
 COLOURS: dict[str, tuple[str, int]] = {
@@ -76,26 +75,6 @@ def tagged(note: str, ids: tuple[int, ...]) -> str:
     return f"{note} {tag}".strip() if note else tag
 
 
-@dataclass(frozen=True)
-class Mark:
-    """One marker on an asset's frame grid."""
-
-    ids: tuple[int, ...]
-    frame: int  # from the file's first frame
-    frames: int  # duration in frames, 0 for a point marker
-    name: str
-    note: str
-    kind: str
-    colour: str
-    source: str = ""
-    verified: bool = False
-    scene_id: int | None = None
-
-    @property
-    def id(self) -> int | None:
-        return self.ids[0] if self.ids else None
-
-
 @dataclass
 class Placement:
     """One asset as a clip: where its media starts (source timecode) and where it sits on the timeline."""
@@ -142,25 +121,7 @@ def _drop(text: str | None, rate: Fraction) -> bool:
     return bool(text and ";" in text) and is_drop_frame_rate(rate)
 
 
-def marks_for(asset: m.Asset, kinds: tuple[str, ...] = KINDS) -> list[Mark]:
-    """Live markers of the given kinds, snapped to frames, verified ones first at equal times."""
-    rate = Fraction(asset.fps_num, asset.fps_den)
-    last = max(asset.frame_count - 1, 0)
-    out = []
-    for mk in live_markers(asset):
-        if mk.kind not in kinds:
-            continue
-        start = min(max(int(round(Fraction(mk.time).limit_denominator(10**9) * rate)), 0), last)
-        end = int(round(Fraction(mk.time + (mk.duration or 0)).limit_denominator(10**9) * rate))
-        frames = max(0, min(end, asset.frame_count) - start) if mk.duration else 0
-        out.append(Mark(ids=(mk.id,), frame=start, frames=frames, name=mk.name or "", note=mk.note or "",
-                        kind=mk.kind, colour=(mk.colour or "YELLOW").upper(), source=mk.source,
-                        verified=bool(mk.verified), scene_id=mk.scene_id))
-    out.sort(key=lambda k: (k.frame, not k.verified, k.kind != "scene", k.id or 0))
-    return out
-
-
-def placement(asset: m.Asset, kinds: tuple[str, ...], record_offset: int = 0) -> Placement:
+def placement(asset: Asset, kinds: tuple[str, ...], record_offset: int = 0) -> Placement:
     rate = Fraction(asset.fps_num, asset.fps_den)
     source_start = 0
     if asset.start_timecode:
@@ -175,7 +136,7 @@ def placement(asset: m.Asset, kinds: tuple[str, ...], record_offset: int = 0) ->
                      marks=marks_for(asset, kinds))
 
 
-def plan(assets: list[m.Asset], *, kinds: tuple[str, ...] = KINDS, start_tc: str | None = None,
+def plan(assets: list[Asset], *, kinds: tuple[str, ...] = KINDS, start_tc: str | None = None,
          default_start_tc: str = "01:00:00:00", name: str | None = None) -> Plan:
     """One timeline for ``assets`` placed end to end. The timeline starts at ``start_tc`` when given,
     else at the first file's own start timecode, else at ``default_start_tc``."""

@@ -24,7 +24,7 @@ import numpy as np
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from cogvlm_media.export.dataset import CAPTION_PROMPT, KEY_MOMENT_PROMPT
+from cogvlm_media.model.prompts import CAPTION_PROMPT, MOMENT_PROMPT as KEY_MOMENT_PROMPT
 from cogvlm_media.store import models as store_models
 from cogvlm_media.store.queries import live_markers
 
@@ -113,7 +113,7 @@ def archive_examples(session: Session, asset_ids: Sequence[int] = ()) -> tuple[l
 def swift_examples(path: str | Path) -> list[Example]:
     """Examples from an ms-swift JSONL file; each video is sampled as the reference samples a clip."""
     from cogvlm_media.analysis.windows import plan_windows
-    from cogvlm_media.media.frames import FrameReadError, frame_times
+    from cogvlm_media.media.frames import FrameReadError, decoded_frame_times
 
     path = Path(path)
     try:
@@ -136,7 +136,7 @@ def swift_examples(path: str | Path) -> list[Example]:
         video = str((path.parent / videos[0]) if not os.path.isabs(videos[0]) else videos[0])
         if video not in sampled:
             try:
-                times = frame_times(video)
+                times = decoded_frame_times(video)
             except (FrameReadError, OSError) as exc:
                 raise DataError(f"{path}:{n}: {video}: {exc}") from None
             window = plan_windows([], times, float(times[-1]) + 1e-6, 24.0)[0]

@@ -1,19 +1,21 @@
-"""Run the analysis stages for one file, in memory (no database): probe → frames → shots ∥ speech →
-windows → analyse. The caller stores the result in one transaction."""
+"""Run the analysis stages for one file, in memory (no database): probe → frames → shots ∥ (speech, then
+any plugin stages) → windows → analyse. The caller stores the result in one transaction."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 
-from cogvlm_media.analysis import results as r
+from cogvlm_media import records
 from cogvlm_media.analysis.analyser import AnalysisInput, get_analyser
+from cogvlm_media.analysis.stage import StageInput, stages
 from cogvlm_media.analysis.windows import plan_windows
 from cogvlm_media.config import Settings
-from cogvlm_media.media.frames import FrameReadError, frame_times
+from cogvlm_media.media.frames import FrameReadError, decoded_frame_times
 from cogvlm_media.media.probe import MediaInfo, ProbeError, probe
 
 StageCallback = Callable[[str, float, float], None]  # (stage, done, total)
@@ -31,10 +33,11 @@ class IngestError(Exception):
 class FileAnalysis:
     media: MediaInfo
     frame_times: np.ndarray
-    shots: list[r.Shot]
-    transcript: r.Transcript | None
-    windows: list[r.Window]
-    analysis: r.Analysis
+    shots: list[records.Shot]
+    transcript: records.Transcript | None
+    windows: list[records.Window]
+    analysis: records.Analysis
+    stage_results: dict[str, Any] = field(default_factory=dict)  # every stage's result, by stage name
 
 
 def _report(on_stage: StageCallback | None, stage: str):
@@ -52,30 +55,34 @@ def probe_file(path: str) -> MediaInfo:
 
 
 def analyse_file(path: str, settings: Settings, media: MediaInfo | None = None,
-                 on_stage: StageCallback | None = None) -> FileAnalysis:
-    from cogvlm_media.analysis.shots import detect_shots
-    from cogvlm_media.analysis.speech import transcribe
-
+                 on_stage: StageCallback | None = None, analyser=None) -> FileAnalysis:
+    """``analyser``: the one to use instead of ``get_analyser(settings)`` (the batched path passes a
+    vision analyser bound to its shared model and the file's batcher ticket)."""
     media = media or probe_file(path)
     _report(on_stage, "probe")(1, 1)
     try:
-        times = frame_times(path, expected_frames=media.frame_count)
+        times = decoded_frame_times(path, expected_frames=media.frame_count)
     except FrameReadError as exc:
         raise IngestError(str(exc)) from None
 
-    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="speech") as pool:
-        speech = pool.submit(transcribe, path, media, settings, progress=_report(on_stage, "speech")) \
-            if media.has_audio else None
-        shots = detect_shots(path, media, settings, progress=_report(on_stage, "shots"), times=times)
-        transcript = speech.result() if speech else None
-    if not media.has_audio:
-        _report(on_stage, "speech")(1, 1)
+    enabled = stages(settings)
+    shot_stage = next((s for s in enabled if s.name == "shots"), None)
+    if shot_stage is None:
+        raise IngestError("no 'shots' stage is enabled (the windows are planned from the shots)")
+    source = StageInput(path=path, media=media, settings=settings, frame_times=times)
+    # shots on this thread; the other stages meanwhile on one background thread, in registration order
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="stage") as pool:
+        others = {s.name: pool.submit(s.run, source, _report(on_stage, s.name))
+                  for s in enabled if s is not shot_stage}
+        results: dict[str, Any] = {"shots": shot_stage.run(source, _report(on_stage, "shots"))}
+        results.update((name, future.result()) for name, future in others.items())
+    shots, transcript = results["shots"], results.get("speech")
 
     windows = plan_windows(shots, times, media.duration, settings.analysis.window_seconds)
     _report(on_stage, "windows")(1, 1)
-    analyser = get_analyser(settings)
+    analyser = analyser or get_analyser(settings)
     item = AnalysisInput(path=path, media=media, shots=shots, transcript=transcript, windows=windows,
-                         frame_times=times)
+                         frame_times=times, stage_results=results)
     analysis = analyser.analyse(item, progress=_report(on_stage, "analyse"))
     return FileAnalysis(media=media, frame_times=times, shots=shots, transcript=transcript, windows=windows,
-                        analysis=analysis)
+                        analysis=analysis, stage_results=results)

@@ -29,7 +29,7 @@ def preprocess_frames(frames: np.ndarray | torch.Tensor, size: int = IMAGE_SIZE,
                       device: torch.device | str | None = None) -> torch.Tensor:
     """uint8 frames ``(T, H, W, 3)`` -> float32 ``(T, 3, size, size)`` in the reference's order."""
     x = torch.as_tensor(frames)
-    if device is not None and torch.device(device).type == "cuda":
+    if device is not None and torch.device(device).type == "cuda" and not x.is_cuda:
         x = x.pin_memory().to(device, non_blocking=True)  # the host does not wait for the copy
     elif device is not None:
         x = x.to(device)
@@ -49,6 +49,20 @@ def preprocess_frames(frames: np.ndarray | torch.Tensor, size: int = IMAGE_SIZE,
     top = int(round((new_h - size) / 2.0))
     left = int(round((new_w - size) / 2.0))
     return x[..., top:top + size, left:left + size].contiguous()
+
+
+def is_preprocessed(frames) -> bool:
+    """Frames already through ``preprocess_frames``: a float tensor ``(T, 3, size, size)``."""
+    return isinstance(frames, torch.Tensor) and frames.is_floating_point() and frames.ndim == 4 \
+        and frames.shape[1] == 3
+
+
+def preprocess_on_host(frames):
+    """``preprocess_frames`` on the CPU for host frames (about a tenth of the bytes of 1080p uint8 to keep
+    queued and to copy to the GPU); frames already on a GPU, or already preprocessed, pass unchanged."""
+    if is_preprocessed(frames) or (isinstance(frames, torch.Tensor) and frames.is_cuda):
+        return frames
+    return preprocess_frames(frames)
 
 
 def prompt_text(query: str, history: Sequence[tuple[str, str]] = (), template: str = "chat") -> str:

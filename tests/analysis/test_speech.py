@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from cogvlm_media.analysis import speech
-from cogvlm_media.analysis.results import Transcript
+from cogvlm_media.records import Transcript
 from cogvlm_media.analysis.speech import transcribe
 from cogvlm_media.config import Settings
 from cogvlm_media.media.decode import AUDIO_RATE, decode_audio

@@ -15,7 +15,7 @@ from typer.testing import CliRunner
 
 from cogvlm_media.media.fingerprint import fingerprint
 from cogvlm_media.media.probe import probe
-from cogvlm_media.analysis.results import Analysis, KeyMoment, Scene, Window
+from cogvlm_media.records import Analysis, KeyMoment, Scene, Window
 from cogvlm_media.store import models as store_models
 from cogvlm_media.store.engine import get_engine, write_session
 from cogvlm_media.store.writer import FileState, record_analysis

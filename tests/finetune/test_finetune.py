@@ -12,7 +12,7 @@ from safetensors.torch import load_file
 
 from finetunekit import MOMENT, SCENE_TEXT, record
 
-from cogvlm_media.export.dataset import CAPTION_PROMPT, KEY_MOMENT_PROMPT
+from cogvlm_media.model.prompts import CAPTION_PROMPT, MOMENT_PROMPT as KEY_MOMENT_PROMPT
 from cogvlm_media.finetune.data import build_dataset, split
 from cogvlm_media.model.adapter import AdapterError, apply_adapter
 from cogvlm_media.model.inputs import build_prompt, collate, preprocess_frames

@@ -6,7 +6,7 @@ import numpy as np
 
 from cogvlm_media.analysis.analyser import AnalysisInput, get_analyser
 from cogvlm_media.analysis.embedded import group_scenes, sentences
-from cogvlm_media.analysis.results import Shot, SpeechSegment, Transcript, Word
+from cogvlm_media.records import Shot, SpeechSegment, Transcript, Word
 from cogvlm_media.config import AnalysisSettings, ModelSettings, Settings
 from cogvlm_media.media.probe import MediaInfo
 
