@@ -28,7 +28,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from cogvlm2_gpu import SyntheticTokenizer, random_model, sync  # noqa: E402
 
-from cogvlm_media.export.dataset import KEY_MOMENT_PROMPT  # noqa: E402
+from cogvlm_media.model.prompts import MOMENT_PROMPT as KEY_MOMENT_PROMPT  # noqa: E402
 from cogvlm_media.finetune.train import Encoded, example_loss  # noqa: E402
 from cogvlm_media.model import adapter as lora  # noqa: E402
 from cogvlm_media.model.config import CogVLMVideoConfig, tiny  # noqa: E402

@@ -77,7 +77,7 @@ def train(
 
     settings = state(ctx).settings
     data = _dataset(ctx, asset, jsonl, validation, seed)
-    err_console.print(_counts(data) + "".join(f"; {n}" for n in data.notes))
+    err_console.print(_counts(data) + "".join(f"; {n}" for n in data.notes), soft_wrap=True, markup=False)
     options = TrainSettings(target=target, train_glu=train_glu, rank=rank, alpha=alpha, dropout=dropout,
                             epochs=epochs, max_steps=max_steps, learning_rate=lr, warmup_steps=warmup,
                             schedule=schedule, accumulate=accumulate, seed=seed,
@@ -90,7 +90,8 @@ def train(
     def show(event: dict) -> None:
         info = f"loss {event['loss']:.4f}" if "loss" in event else ""
         if event.get("validation_loss") is not None:
-            err_console.print(f"epoch {event['epoch_done']}: validation loss {event['validation_loss']:.4f}")
+            err_console.print(f"epoch {event['epoch_done']}: validation loss {event['validation_loss']:.4f}",
+                              soft_wrap=True, markup=False)
         bar.update(task, total=event["total_steps"], completed=event["step"], **({"info": info} if info else {}))
 
     try:
@@ -100,8 +101,9 @@ def train(
         raise fail(str(exc)) from None
     final = record["validation_losses"][-1] if record["validation_losses"] else None
     console.print(f"adapter {record['adapter']} written to {output} ({record['steps']} steps"
-                  + (f", validation loss {final:.4f}" if final is not None and final == final else "") + ")")
-    console.print(f'use it: set [model] adapter = "{Path(output).resolve()}"')
+                  + (f", validation loss {final:.4f}" if final is not None and final == final else "") + ")",
+                  soft_wrap=True, markup=False)
+    console.print(f'use it: set [model] adapter = "{Path(output).resolve()}"', soft_wrap=True, markup=False)
 
 
 @finetune_app.command("eval")
@@ -145,7 +147,7 @@ def merge(
         folder = merge_adapter(state(ctx).settings, adapter, output)
     except _errors() as exc:
         raise fail(str(exc)) from None
-    console.print(f"merged checkpoint written to {folder}")
+    console.print(f"merged checkpoint written to {folder}", soft_wrap=True, markup=False)
 
 
 def register(app: typer.Typer) -> None:

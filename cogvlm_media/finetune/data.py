@@ -172,5 +172,5 @@ def build_dataset(session: Session | None, asset_ids: Sequence[int] = (), jsonl:
     if missing:
         data.notes.append(f"skipped {missing} asset(s) whose media is gone")
     if not val:
-        data.notes.append("one asset only: no validation split")
+        data.notes.append("no validation split" + (" (one asset only)" if validation > 0 else ""))
     return data

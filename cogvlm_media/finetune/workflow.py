@@ -83,7 +83,7 @@ def score(model, tokenizer, examples: Sequence[Example], frames: int, batch_size
         chat = VideoChat(model, tokenizer, batch_size=batch_size, max_new_tokens=64)
         requests = [Request(e.query, read_frames(e.video, list(e.frame_indices[:frames])), e.history) for e in timed]
         for e, answer in zip(timed, chat.answer(requests)):
-            predicted = _predicted_times(answer, e.frame_times[:frames])
+            predicted = _predicted_times(answer, e.frame_times)  # ordinals count the whole window's frames
             for t in e.target_times:
                 if predicted:
                     errors.append(min(abs(p - t) for p in predicted))

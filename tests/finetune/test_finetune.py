@@ -19,8 +19,8 @@ from cogvlm_media.model.inputs import build_prompt, collate, preprocess_frames
 from cogvlm_media.store.engine import read_session, write_session
 
 FRAMES = 2  # of each window's frames: enough to learn the task, and quick on a CPU
-TRAIN = ["finetune", "--target", "all", "--lr", "0.01", "--epochs", "12", "--rank", "16", "--alpha", "32",
-         "--dropout", "0", "--frames", str(FRAMES), "--schedule", "constant", "--validation", "0.34"]
+TRAIN = ["finetune", "--target", "all", "--lr", "0.01", "--epochs", "12", "--rank", "8", "--alpha", "16",
+         "--dropout", "0", "--frames", str(FRAMES), "--schedule", "cosine", "--validation", "0.34"]
 
 
 def dataset(env, **kw):
@@ -151,11 +151,25 @@ def test_save_load_identical_and_merge_within_1e5(env, archive, tmp_path):
     assert (logits(strict, tokenizer, example) - in_memory).abs().max() < 1e-5
 
 
-def test_resume_continues_from_the_saved_step(env, archive, tmp_path):
+def test_resume_continues_from_the_saved_step(env, archive, tmp_path, monkeypatch):
     args = [*TRAIN[:-2], "--validation", "0", "--epochs", "1", "--accumulate", "2"]  # 12 examples: 6 steps
     env.cli(*args, "-o", str(tmp_path / "straight"))
-    env.cli(*args, "-o", str(tmp_path / "split"), "--max-steps", "3", "--save-every", "3")
-    assert json.loads((tmp_path / "split" / "training.json").read_text())["steps"] == 3
+
+    from cogvlm_media.finetune.train import Trainer
+
+    save = Trainer.save_checkpoint
+
+    def killed_after_step_3(self):
+        folder = save(self)
+        if self.step == 3:
+            raise KeyboardInterrupt  # the process dies right after its mid-epoch checkpoint
+        return folder
+
+    monkeypatch.setattr(Trainer, "save_checkpoint", killed_after_step_3)
+    killed = env.cli(*args, "-o", str(tmp_path / "split"), "--save-every", "3", ok=False)
+    assert killed.exit_code != 0 and "3/6 steps" in killed.output
+    monkeypatch.setattr(Trainer, "save_checkpoint", save)
+    assert not (tmp_path / "split" / "training.json").exists()
     result = env.cli(*args, "-o", str(tmp_path / "split"), "--resume")
     assert "6/6" in result.output
     resumed = json.loads((tmp_path / "split" / "training.json").read_text())
