@@ -53,7 +53,6 @@ def test_force_imports_but_never_deletes_verified_markers(env, assets, tmp_path)
     # the asset's own export, relinked to another file, with the verified marker and 'Logo' gone
     own = tmp_path / "own.otio"
     env.cli("export", str(target), "--format", "otio", "-o", str(own))
-    data = json.loads(own.read_text())
     text = own.read_text().replace("export_25.mp4", "elsewhere.mp4")
     data = json.loads(text)
     clip = data["tracks"]["children"][0]["children"][0]
