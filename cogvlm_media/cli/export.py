@@ -157,27 +157,56 @@ def _register_import(app: typer.Typer) -> None:
         start_tc: Optional[str] = typer.Option(None, "--start-tc", help="The timeline start used at export "
                                                "(EDL record timecode)."),
         no_delete: bool = typer.Option(False, "--no-delete", help="Never treat missing markers as deleted."),
+        dry_run: bool = typer.Option(False, "--dry-run", help="Print what would be added, changed, deleted and "
+                                     "refused; write nothing."),
+        force: bool = typer.Option(False, "--force", help="Import even when the file does not look like the "
+                                   "asset's (verified markers are then never deleted)."),
     ) -> None:
         """Bring markers edited in an NLE back: changes and additions are stored as editor-verified."""
         from cogvlm_media import hooks
-        from cogvlm_media.export.formats import read_markers
+        from cogvlm_media.export.import_run import ImportRefused, run_import
         from cogvlm_media.export.markers_import import ImportFailed
         from cogvlm_media.store.engine import write_session
-        from cogvlm_media.store.marker_edits import apply_import
+
+        st = state(ctx)
+        try:
+            with (read_session if dry_run else write_session)(st.engine) as session:
+                row = find_asset(session, asset)
+                report = run_import(session, file, row, fmt=fmt, start_tc=start_tc,
+                                    default_start_tc=st.settings.export.start_timecode, force=force,
+                                    allow_delete=not no_delete, dry_run=dry_run,
+                                    editor_colour=st.settings.export.colours.get("editor", "RED"))
+                asset_id = row.id
+        except (AssetNotFound, ImportFailed, ImportRefused, ExportError) as exc:
+            raise fail(str(exc)) from None
+        if report.import_id is not None:
+            hooks.emit("asset_changed", st.engine, st.settings, asset_id=asset_id)
+        for note in report.notes:
+            console.print(f"note: {note}", markup=False, soft_wrap=True)
+        for line in (report.plan_lines() if dry_run else []) + report.plan.refused:
+            console.print(f"  {line}", markup=False, soft_wrap=True)
+        console.print(report.summary(), markup=False, soft_wrap=True)
+
+    @app.command("undo-import")
+    def undo_import_cmd(
+        ctx: typer.Context,
+        import_id: int = typer.Argument(..., help="The import's id (from import-markers' summary)."),
+    ) -> None:
+        """Take back one import-markers run: what it replaced or deleted comes back, what it added goes."""
+        from cogvlm_media import hooks
+        from cogvlm_media.store.engine import write_session
+        from cogvlm_media.store.import_log import UndoFailed, undo_import
 
         st = state(ctx)
         try:
             with write_session(st.engine) as session:
-                row = find_asset(session, asset)
-                incoming = read_markers(file, row, fmt=fmt, start_tc=start_tc,
-                                        default_start_tc=st.settings.export.start_timecode)
-                summary = apply_import(session, row, incoming, allow_delete=not no_delete,
-                                       editor_colour=st.settings.export.colours.get("editor", "RED"))
-                asset_id = row.id
-        except (AssetNotFound, ImportFailed, ExportError) as exc:
+                row, restored, removed = undo_import(session, import_id)
+                asset_id = row.asset_id
+        except UndoFailed as exc:
             raise fail(str(exc)) from None
         hooks.emit("asset_changed", st.engine, st.settings, asset_id=asset_id)
-        console.print(summary.line(), markup=False)
+        console.print(f"undid import {import_id} into asset {asset_id}: {restored} markers back, {removed} removed",
+                      markup=False)
 
 
 def _register_dataset(app: typer.Typer) -> None:

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import re
+import urllib.parse
 import xml.etree.ElementTree as ET
 from fractions import Fraction
 from pathlib import Path
@@ -17,7 +18,7 @@ from opentimelineio import opentime
 from cogvlm_media.export import resolve_edl
 from cogvlm_media.export.adapters import ascii_name
 from cogvlm_media.export.timeline import NAMESPACE, Placement, check_timecode, split_tag
-from cogvlm_media.store.marker_edits import ImportSet, Incoming
+from cogvlm_media.store.marker_edits import ImportSet, Incoming, MediaClaim
 from cogvlm_media.store.models import Asset
 
 HEAD = 4000  # characters a detector looks at for a schema or root element
@@ -69,6 +70,26 @@ def _frame(t: opentime.RationalTime, rate: Fraction) -> int:
     return int(round(t.rescaled_to(float(rate)).value))
 
 
+def _file_name(url: str | None) -> str | None:
+    """The file name in a media URL or path (``file://localhost/D%3a/media/a.mov`` -> ``a.mov``)."""
+    if not url:
+        return None
+    name = urllib.parse.unquote(url).replace("\\", "/").rstrip("/").rsplit("/", 1)[-1]
+    return name or None
+
+
+def _claim(clip: otio.schema.Clip, rate: Fraction, asset_id: int | None = None) -> MediaClaim:
+    """What an OTIO clip says about its media: its file, length and first frame, the source it uses."""
+    ref = clip.media_reference
+    avail = getattr(ref, "available_range", None) if ref is not None else None
+    used = clip.source_range
+    return MediaClaim(
+        file_name=_file_name(getattr(ref, "target_url", None)), clip_name=clip.name or None,
+        frames=_frame(avail.duration, rate) if avail else None, start=_frame(avail.start_time, rate) if avail else None,
+        rate=Fraction(avail.duration.rate).limit_denominator(1001) if avail else None, asset_id=asset_id,
+        used=(_frame(used.start_time, rate), _frame(used.end_time_exclusive(), rate)) if used and not avail else None)
+
+
 def _pick_clip(tl: otio.schema.Timeline, asset: Asset) -> otio.schema.Clip:
     clips = list(tl.find_clips())
     names = {Path(p.path).name for p in asset.paths}
@@ -99,7 +120,8 @@ def read_otio(text: str, asset: Asset, placed: Placement, start_tc: str) -> Impo
         items.append(Incoming(ids, _frame(mk.marked_range.start_time, rate) - base,
                               _frame(mk.marked_range.duration, rate), mk.name, note, mk.color, meta.get("kind")))
     kinds = tl.metadata.get(NAMESPACE, {}).get("kinds")
-    return ImportSet("otio", items, True, tuple(kinds) if kinds else None)
+    claim = _claim(clip, rate, clip.metadata.get(NAMESPACE, {}).get("asset_id"))
+    return ImportSet("otio", items, True, tuple(kinds) if kinds else None, media=claim)
 
 
 def read_json(text: str, asset: Asset, placed: Placement, start_tc: str) -> ImportSet:
@@ -118,7 +140,11 @@ def read_json(text: str, asset: Asset, placed: Placement, start_tc: str) -> Impo
         items.append(Incoming(ids, int(frame), int(mk.get("duration_frames", 0)), str(mk.get("name", "")),
                               str(mk.get("note", "")), (mk.get("colour") or None), mk.get("kind")))
     kinds = data.get("kinds")
-    return ImportSet("json", items, True, tuple(kinds) if kinds else None)
+    fps = entry.get("fps") or {}
+    claim = MediaClaim(file_name=_file_name(entry.get("file")), frames=entry.get("frame_count"),
+                       start=entry.get("start_frame"), asset_id=entry.get("id"),
+                       rate=Fraction(fps["num"], fps["den"]) if fps.get("num") and fps.get("den") else None)
+    return ImportSet("json", items, True, tuple(kinds) if kinds else None, media=claim)
 
 
 def read_resolve_edl(text: str, asset: Asset, placed: Placement, start_tc: str) -> ImportSet:
@@ -129,7 +155,7 @@ def read_resolve_edl(text: str, asset: Asset, placed: Placement, start_tc: str) 
         note, ids = split_tag(mk.note)
         items.append(Incoming(ids, mk.record_frame - record_start, mk.frames if mk.frames > 1 else 0,
                               mk.name, note, mk.colour))
-    return ImportSet("edl-resolve", items, True)
+    return ImportSet("edl-resolve", items, True, record_start=record_start)
 
 
 _CMX_EVENT_RE = re.compile(r"^\d{3,}\s.*?(\d\d:\d\d:\d\d[:;]\d\d)\s+(\d\d:\d\d:\d\d[:;]\d\d)\s+"
@@ -155,7 +181,7 @@ def read_cmx_edl(text: str, asset: Asset, placed: Placement, start_tc: str) -> I
             frame = frame - rec_in + src_in
         name = stored.get(" ".join(mk.name.split()).upper(), mk.name)
         items.append(Incoming((), frame - src_start, None, name, None, mk.color or None, upper_cased=True))
-    return ImportSet("edl", items, False)
+    return ImportSet("edl", items, False, media=_claim(clip, rate))
 
 
 def read_fcp7xml(text: str, asset: Asset, placed: Placement, start_tc: str) -> ImportSet:
@@ -171,9 +197,21 @@ def read_fcp7xml(text: str, asset: Asset, placed: Placement, start_tc: str) -> I
         note, ids = split_tag((mk.metadata.get("fcp_xml") or {}).get("comment") or "")
         return Incoming(ids, frame, _frame(mk.marked_range.duration, rate), mk.name, note)
 
-    items = [incoming(mk, _frame(mk.marked_range.start_time, rate)) for mk in clip.markers]
-    items += [incoming(mk, _frame(mk.marked_range.start_time, rate) - offset + clip_in) for mk in tl.tracks.markers]
-    return ImportSet("fcp7xml", items, True)
+    on_clip = [incoming(mk, _frame(mk.marked_range.start_time, rate)) for mk in clip.markers]
+    on_sequence = [incoming(mk, _frame(mk.marked_range.start_time, rate) - offset + clip_in)
+                   for mk in tl.tracks.markers]
+    return ImportSet("fcp7xml", both_copies(on_sequence, on_clip), True, media=_claim(clip, rate))
+
+
+def both_copies(on_sequence: list[Incoming], on_clip: list[Incoming]) -> list[Incoming]:
+    """FCP 7 XML holds each exported marker twice, on the sequence and on the clip. A marker lives only while
+    both copies do: deleting either deletes it (when the file has no sequence marker with an id at all, the
+    clip copies decide alone). Of two edited copies the sequence's wins (it comes first)."""
+    seq_ids = {i for inc in on_sequence for i in inc.ids}
+    if not seq_ids:
+        return on_sequence + on_clip
+    clip_ids = {i for inc in on_clip for i in inc.ids}
+    return [inc for inc in on_sequence + on_clip if not inc.ids or set(inc.ids) <= seq_ids & clip_ids]
 
 
 def _fcpx_time(value: str | None) -> Fraction:
@@ -195,4 +233,20 @@ def read_fcpxml(text: str, asset: Asset, placed: Placement, start_tc: str) -> Im
         items.append(Incoming(ids, int(round(_fcpx_time(el.get("start")) * rate)) - src_start,
                               int(round(_fcpx_time(el.get("duration")) * rate)), el.get("value") or "", note,
                               kind="scene" if el.tag == "chapter-marker" else None))
-    return ImportSet("fcpxml", items, True)
+    return ImportSet("fcpxml", items, True, media=_fcpx_claim(root, asset))
+
+
+def _fcpx_claim(root: ET.Element, asset: Asset) -> MediaClaim | None:
+    """The FCPXML asset resource that is ``asset`` by file name, else the only one."""
+    found = root.findall(".//resources/asset")
+    names = {Path(p.path).name.casefold() for p in asset.paths}
+    el = next((a for a in found if (_file_name(a.get("src")) or "").casefold() in names),
+              found[0] if len(found) == 1 else None)
+    if el is None:
+        return None
+    fmt = next((f for f in root.iter("format") if f.get("id") == el.get("format")), None)
+    frame = _fcpx_time(fmt.get("frameDuration")) if fmt is not None and fmt.get("frameDuration") else None
+    rate = 1 / frame if frame else None
+    return MediaClaim(file_name=_file_name(el.get("src")), clip_name=el.get("name"), rate=rate,
+                      frames=int(round(_fcpx_time(el.get("duration")) * rate)) if rate else None,
+                      start=int(round(_fcpx_time(el.get("start")) * rate)) if rate else None)

@@ -66,7 +66,7 @@ def test_an_import_strips_them(small):
     settings, engine, asset, _client, root = small
     doc = {"format": "cogvlm-media-markers", "schema_version": 1,
            "assets": [{"id": asset, "fps": {"num": 25, "den": 1},
-                       "markers": [{"seconds": 3.0, "name": "im\x00ported\x1b", "note": "n\x00ote\nkept",
+                       "markers": [{"seconds": 1.0, "name": "im\x00ported\x1b", "note": "n\x00ote\nkept",
                                     "kind": "moment", "duration_frames": 0}]}]}
     path = root / "markers.json"
     path.write_text(json.dumps(doc))

@@ -69,3 +69,31 @@ def test_claims_are_exclusive_on_postgresql(pg_url, tmp_path):
     ids = [jobs.enqueue(engine, str(tmp_path / f"{i}.mp4"), size=i, mtime_ns=i, source="watch")[0] for i in range(8)]
     claimed = claim_concurrently(engine)
     assert sorted(claimed) == sorted(ids)
+
+
+def test_marker_import_log_and_undo_on_postgresql(pg_url, tmp_path):
+    from cogvlm_media.store.import_log import record_import, undo_import
+    from cogvlm_media.store.import_plan import apply_plan, plan_import
+    from cogvlm_media.store.marker_edits import ImportSet, Incoming
+
+    engine = get_engine(pg_url)
+    with write_session(engine) as s:
+        record_analysis(s, state=FileState(str(tmp_path / "b.mov"), 1000, 1, 1), fingerprint="b" * 64,
+                        media=MEDIA, **analysis())
+    with read_session(engine) as s:
+        before = asset_document(find_asset(s, str(tmp_path / "b.mov")))
+    first = before["markers"][0]
+    with write_session(engine) as s:
+        asset = find_asset(s, str(tmp_path / "b.mov"))
+        data = ImportSet("json", [Incoming((first["id"],), first["frame"], 0, "Renamed", ""),
+                                  Incoming((), 24, 0, "Added", "")], True)
+        plan = plan_import(s, asset, data)
+        created, superseded = apply_plan(s, asset, plan)
+        row = record_import(s, asset, fmt="json", file="x.json", forced=False, added=1, changed=1, deleted=1,
+                            refused=0, created=created, superseded=superseded)
+        assert (len(plan.changes), len(plan.additions), len(plan.deletions)) == (1, 1, 1)
+    with write_session(engine) as s:
+        assert undo_import(s, row.id)[1:] == (2, 2)
+    with read_session(engine) as s:
+        after = asset_document(find_asset(s, str(tmp_path / "b.mov")))
+    assert after["markers"] == before["markers"] and after["history"] == before["history"]
