@@ -1,0 +1,172 @@
+"""Decode a file once on the GPU (NVDEC, through PyNvVideoCodec) for every consumer of its frames.
+
+One sequential pass decodes every frame to RGB in device memory; for each frame the GPU then makes
+
+* the 48x27 frame TransNetV2 reads (``small``; an area average, i.e. a box filter, which is what a
+  1920x1080 -> 48x27 reduction by 40 is), and
+* the 224x224 picture CogVLM2-Video is shown (``model``): the short side resized to 224 with the
+  reference's bilinear filter (``align_corners=False``, no antialiasing), then the centre crop, in
+  exactly the order and geometry of ``model.inputs.preprocess_frames`` (resizing commutes with its
+  per-channel normalisation), rounded to uint8. ``preprocess_frames`` leaves a 224x224 frame as is.
+
+Both go to host memory (about 150 kB per frame for ``model``), so any window's frames can be served
+after shot detection has placed the windows, with no second decode. Frame ``i`` here is the ``i``-th
+frame in display order, as for decord and ffprobe; a file whose NVDEC frame count differs from the
+expected count is refused (``NvdecError``) so that the caller falls back to the CPU decode.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import threading
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from cogvlm_media.media.decode import SMALL_H, SMALL_W
+
+MODEL_SIZE = 224
+BATCH = 32  # frames converted per GPU step
+
+Progress = Callable[[int, int], None]
+
+
+class NvdecError(RuntimeError):
+    """NVDEC cannot decode this file (or is not usable here); the CPU decode should be used."""
+
+
+_probe_lock = threading.Lock()
+_reason: dict[int, str | None] = {}
+
+
+def unavailable_reason(gpu: int = 0) -> str | None:
+    """None when NVDEC decoding can run on CUDA device ``gpu``, else a one-line reason (cached)."""
+    with _probe_lock:
+        if gpu not in _reason:
+            _reason[gpu] = _check(gpu)
+        return _reason[gpu]
+
+
+def _check(gpu: int) -> str | None:
+    try:
+        import torch
+    except ImportError:
+        return "torch is not installed"
+    if not torch.cuda.is_available():
+        return "no CUDA device"
+    if gpu >= torch.cuda.device_count():
+        return f"no CUDA device {gpu}"
+    try:
+        import PyNvVideoCodec  # noqa: F401
+    except Exception as exc:  # ImportError, or the driver library missing (RuntimeError)
+        return f"PyNvVideoCodec cannot be loaded ({str(exc).splitlines()[0][:120] if str(exc) else type(exc).__name__})"
+    return None
+
+
+def model_geometry(height: int, width: int, size: int = MODEL_SIZE) -> tuple[int, int, int, int]:
+    """(resized height, resized width, crop top, crop left) exactly as ``preprocess_frames`` computes them."""
+    if height <= width:
+        new_h, new_w = size, math.floor(width / height * size)
+    else:
+        new_h, new_w = math.floor(height / width * size), size
+    return new_h, new_w, int(round((new_h - size) / 2.0)), int(round((new_w - size) / 2.0))
+
+
+@dataclass
+class DecodedVideo:
+    """Every frame of one file, as shot detection and the vision model each need it."""
+
+    small: np.ndarray  # uint8 (N, 27, 48, 3)
+    model: np.ndarray  # uint8 (N, 224, 224, 3)
+    width: int
+    height: int
+
+    def __len__(self) -> int:
+        return len(self.small)
+
+    def frames(self, indices: Sequence[int]) -> np.ndarray:
+        """The model-ready frames at ``indices`` (uint8 ``(T, 224, 224, 3)``)."""
+        idx = [int(i) for i in indices]
+        bad = [i for i in idx if i < 0 or i >= len(self.model)]
+        if bad:
+            raise NvdecError(f"frame index {bad[0]} outside 0..{len(self.model) - 1}")
+        return self.model[idx] if idx else np.zeros((0, MODEL_SIZE, MODEL_SIZE, 3), np.uint8)
+
+
+class FrameConverter:
+    """RGB uint8 frames on the GPU (``(B, H, W, 3)``) -> the small and the model-ready versions."""
+
+    def __init__(self, height: int, width: int, size: int = MODEL_SIZE):
+        self.height, self.width, self.size = height, width, size
+        self.geometry = model_geometry(height, width, size)
+
+    def __call__(self, rgb):
+        import torch
+        import torch.nn.functional as F
+
+        x = rgb.permute(0, 3, 1, 2).float()
+        small = F.interpolate(x, size=(SMALL_H, SMALL_W), mode="area")
+        new_h, new_w, top, left = self.geometry
+        if (new_h, new_w) != (self.height, self.width):
+            x = F.interpolate(x, size=(new_h, new_w), mode="bilinear", align_corners=False)
+        x = x[..., top:top + self.size, left:left + self.size]
+
+        def to_u8(t):
+            return t.round_().clamp_(0, 255).to(torch.uint8).permute(0, 2, 3, 1).contiguous()
+
+        return to_u8(small), to_u8(x)
+
+
+def decode_once(path: str | os.PathLike[str], expected_frames: int | None = None, gpu: int = 0,
+                progress: Progress | None = None, batch: int = BATCH) -> DecodedVideo:
+    """Decode every frame of ``path`` once with NVDEC; see the module docstring."""
+    reason = unavailable_reason(gpu)
+    if reason:
+        raise NvdecError(reason)
+    import PyNvVideoCodec as nvc
+    import torch
+
+    try:
+        decoder = nvc.SimpleDecoder(os.fspath(path), gpu_id=gpu, use_device_memory=True,
+                                    output_color_type=nvc.OutputColorType.RGB)
+    except Exception as exc:  # unsupported codec or container, corrupt file
+        raise NvdecError(f"NVDEC cannot open the file ({str(exc).splitlines()[0][:160] if str(exc) else exc})") \
+            from None
+    meta = decoder.get_stream_metadata()
+    width, height = int(meta.width), int(meta.height)
+    count = len(decoder)
+    total = expected_frames or count
+    capacity = max(total, count) + 2
+    small = np.empty((capacity, SMALL_H, SMALL_W, 3), np.uint8)
+    model = torch.empty((capacity, MODEL_SIZE, MODEL_SIZE, 3), dtype=torch.uint8)
+    convert = None
+    done = 0
+    device = torch.device("cuda", gpu)
+    with torch.cuda.device(device), torch.inference_mode():
+        while True:
+            frames = decoder.get_batch_frames(batch)
+            if not frames:
+                break
+            rgb = torch.stack([torch.from_dlpack(f) for f in frames])
+            if rgb.ndim != 4 or rgb.shape[-1] != 3:
+                raise NvdecError(f"unexpected NVDEC frame layout {tuple(rgb.shape)}")
+            if convert is None:
+                convert = FrameConverter(int(rgb.shape[1]), int(rgb.shape[2]))
+            s, m = convert(rgb)
+            n = len(frames)
+            if done + n > capacity:
+                raise NvdecError(f"NVDEC decoded more frames than the {total} expected")
+            small[done:done + n] = s.cpu().numpy()
+            model[done:done + n].copy_(m)
+            done += n
+            del frames, rgb
+            if progress:
+                progress(min(done, total), total)
+    if expected_frames is not None and abs(done - expected_frames) > 1:
+        raise NvdecError(f"NVDEC decoded {done} frames but {expected_frames} were expected")
+    if done == 0:
+        raise NvdecError("NVDEC decoded no frames")
+    h, w = (convert.height, convert.width) if convert else (height, width)
+    return DecodedVideo(small=small[:done], model=model[:done].numpy(), width=w, height=h)
