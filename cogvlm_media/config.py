@@ -67,8 +67,15 @@ class ModelSettings:
     dtype: str = "auto"
     quantization: str = ""  # "", "4bit", "8bit" or "fp8" (vision tower in e4m3; compute capability >= 8.9)
     fused: bool = True  # on CUDA with Triton: compile the language model's norms, MLP and rotary (model/fused.py)
-    batch_size: int = 8
+    batch_size: int = 0  # sequences (questions) per batch; 0: from free GPU memory on CUDA, 8 on the CPU
     max_new_tokens: int = 256
+    # the cross-file window batcher (ingest/batched.py): "auto" = on when path is set and CUDA is present,
+    # "on" forces it (also on the CPU), "off" keeps one file at a time
+    batched: str = "auto"
+    frame_source: str = "decord"  # decoder of the window frames (media/frame_source.py)
+    files_in_flight: int = 0  # files analysed at once by the batched path; 0: 4
+    queue_windows: int = 0  # decoded windows waiting for the model at most; 0: one batch's worth
+    linger_seconds: float = 0.5  # how long a part-filled batch waits for files still in their CPU stages
 
 
 @dataclass(frozen=True)

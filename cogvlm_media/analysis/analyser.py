@@ -39,7 +39,7 @@ class Analyser(Protocol):
 
 ANALYSERS: dict[str, str] = {
     "embedded": "cogvlm_media.analysis.embedded:EmbeddedAnalyser",
-    "vision": "cogvlm_media.analysis.vision:VisionAnalyser",
+    "vision": "cogvlm_media.analysis.vision_analyser:VisionAnalyser",
 }
 
 

@@ -40,13 +40,15 @@ def register(app: typer.Typer) -> None:
         ctx: typer.Context,
         file: Path = typer.Argument(..., help="Video file."),
         question: str = typer.Argument(..., help="What to ask about the footage, e.g. 'when does the door open?'"),
-        batch_size: Optional[int] = typer.Option(None, "--batch-size", min=1, help="Windows per batch (default: [model] batch_size)."),
+        batch_size: Optional[int] = typer.Option(None, "--batch-size", min=1, help="Windows per batch (default: [model] batch_size; 0 there: from free GPU memory)."),
         max_new_tokens: Optional[int] = typer.Option(None, "--max-new-tokens", min=1, help="Answer length limit."),
         as_json: bool = typer.Option(False, "--json", help="Machine-readable output."),
     ) -> None:
         """Ask the vision model a question about every window of FILE; answers carry absolute timecodes."""
+        from cogvlm_media.analysis.window_questions import ask_windows
         from cogvlm_media.analysis.windows import plan_windows
-        from cogvlm_media.media.frames import FrameReadError, frame_times, read_frames
+        from cogvlm_media.media.frame_source import get_frame_source
+        from cogvlm_media.media.frames import FrameReadError, frame_times
         from cogvlm_media.media.probe import ProbeError, probe
         from cogvlm_media.media.timecode import Clock, seconds_label
         from rich.markup import escape
@@ -63,7 +65,7 @@ def register(app: typer.Typer) -> None:
         windows = [w for w in plan_windows([], times, info.duration, settings.analysis.window_seconds)
                    if w.frame_indices]
 
-        from cogvlm_media.model.engine import Request, VideoChat
+        from cogvlm_media.model.engine import VideoChat
         from cogvlm_media.model.loading import ModelLoadError
 
         try:
@@ -74,12 +76,14 @@ def register(app: typer.Typer) -> None:
             chat.batch_size = batch_size
         clock = Clock.for_media(info.fps_num, info.fps_den, info.start_timecode)
 
-        answers: list[str] = []
-        group = chat.batch_size * 4  # decode frames a few batches at a time
-        for start in range(0, len(windows), group):
-            part = windows[start:start + group]
-            requests = [Request(question, read_frames(file, w.frame_indices)) for w in part]
-            answers += chat.answer(requests, max_new_tokens)
+        try:
+            reader = get_frame_source(settings.model.frame_source).open(file)
+            try:
+                answers = [a[0] for a in ask_windows(chat, reader, windows, [question], max_new_tokens)]
+            finally:
+                reader.close()
+        except FrameReadError as exc:
+            raise fail(f"{file}: {exc}") from None
 
         results = []
         for w, answer in zip(windows, answers):

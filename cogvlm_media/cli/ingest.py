@@ -50,8 +50,40 @@ def expand_inputs(paths: list[Path], extensions: tuple[str, ...]) -> tuple[list[
     return files, problems
 
 
+def _ingest_batched(pipeline, engine, files: list[str], reingest: bool, show_progress: bool) -> list[Outcome]:
+    """The GPU path (ingest/batched.py): several files at once, one progress line each."""
+    from cogvlm_media.model.loading import ModelLoadError
+
+    try:
+        pipeline.start()  # the model is loaded once, up front
+    except ModelLoadError as exc:
+        raise fail(str(exc)) from None
+    progress = Progress(TextColumn("{task.description}", justify="left"), BarColumn(),
+                        TaskProgressColumn(), TimeElapsedColumn(), console=err_console,
+                        disable=not show_progress, transient=False)
+    tasks = {}
+    with progress, pipeline:
+        for number, path in enumerate(files, 1):
+            tasks[path] = progress.add_task(f"[{number}/{len(files)}] {escape(Path(path).name[:40])}", total=1,
+                                            visible=False)
+
+        def on_stage(path: str, stage: str, done: float, total: float) -> None:
+            name = escape(Path(path).name[:40])
+            progress.update(tasks[path], description=f"{name} · {stage}", completed=done, total=max(total, 1e-9),
+                            visible=True)
+
+        outcomes = pipeline.ingest_paths(engine, files, reingest=reingest, on_stage=on_stage,
+                                         on_outcome=lambda o: progress.remove_task(tasks[o.path]))
+    return outcomes
+
+
 def ingest_files(settings: Settings, engine, files: list[str], reingest: bool = False,
                  show_progress: bool = True) -> list[Outcome]:
+    from cogvlm_media.ingest.batched import pipeline_for
+
+    pipeline = pipeline_for(settings)
+    if pipeline is not None:
+        return _ingest_batched(pipeline, engine, files, reingest, show_progress)
     worker = jobs.worker_id()
     outcomes: list[Outcome] = []
     progress = Progress(TextColumn("{task.description}", justify="left"), BarColumn(),

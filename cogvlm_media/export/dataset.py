@@ -8,7 +8,7 @@ Two records per analysis window, when there is something to teach:
 - key moments: the key-moment prompt → the window's verified (editor) markers as ``<ordinal>: <name> - <note>``
   lines, where the ordinal is the whole second from the clip's start (the model's frame ordinals).
 
-The prompts are the vision analyser's own (``cogvlm_media.analysis.vision``), so training matches
+The prompts are the vision analyser's own (``cogvlm_media.model.prompts``), so training matches
 inference.
 """
 
@@ -27,8 +27,8 @@ from cogvlm_media.media.ffmpeg_tools import require
 from cogvlm_media.store import models as m
 from cogvlm_media.store.queries import live_markers
 
-from cogvlm_media.analysis.vision import CAPTION_PROMPT
-from cogvlm_media.analysis.vision import MOMENT_PROMPT as KEY_MOMENT_PROMPT
+from cogvlm_media.model.prompts import CAPTION_PROMPT
+from cogvlm_media.model.prompts import MOMENT_PROMPT as KEY_MOMENT_PROMPT
 
 
 class DatasetError(ValueError):

@@ -96,8 +96,9 @@ def _known(engine: Engine, run: m.IngestRun, worker: str, state: FileState, key:
 
 
 def process_run(engine: Engine, settings: Settings, run: m.IngestRun, worker: str,
-                on_stage: StageCallback | None = None) -> Outcome:
-    """Analyse and store the claimed ``run``; failures are recorded on the run, never raised."""
+                on_stage: StageCallback | None = None, analyser=None) -> Outcome:
+    """Analyse and store the claimed ``run``; failures are recorded on the run, never raised.
+    ``analyser``: see ``stages.analyse_file``."""
     started = time.monotonic()
     lease = settings.watch.lease_seconds
     with Heartbeat(engine, run.id, worker, lease) as beat:
@@ -107,7 +108,7 @@ def process_run(engine: Engine, settings: Settings, run: m.IngestRun, worker: st
                 on_stage(name, done, total)
 
         try:
-            outcome = _process(engine, settings, run, worker, stage)
+            outcome = _process(engine, settings, run, worker, stage, analyser)
         except LeaseLost:
             outcome = Outcome(run.id, run.path, "lost", error="lease lost to another worker")
         except IngestError as exc:
@@ -124,7 +125,7 @@ def process_run(engine: Engine, settings: Settings, run: m.IngestRun, worker: st
 
 
 def _process(engine: Engine, settings: Settings, run: m.IngestRun, worker: str,
-             stage: StageCallback) -> Outcome:
+             stage: StageCallback, analyser=None) -> Outcome:
     path = run.path
     state = _file_state(path)
     key = fingerprint(path)
@@ -133,7 +134,7 @@ def _process(engine: Engine, settings: Settings, run: m.IngestRun, worker: str,
         if known:
             return known
     media = probe_file(path)
-    result = analyse_file(path, settings, media, on_stage=stage)
+    result = analyse_file(path, settings, media, on_stage=stage, analyser=analyser)
     if _file_state(path) != state:
         raise IngestError("file changed while it was analysed", retryable=True)
     try:

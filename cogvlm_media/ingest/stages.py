@@ -52,7 +52,9 @@ def probe_file(path: str) -> MediaInfo:
 
 
 def analyse_file(path: str, settings: Settings, media: MediaInfo | None = None,
-                 on_stage: StageCallback | None = None) -> FileAnalysis:
+                 on_stage: StageCallback | None = None, analyser=None) -> FileAnalysis:
+    """``analyser``: the one to use instead of ``get_analyser(settings)`` (the batched path passes a
+    vision analyser bound to its shared model and the file's batcher ticket)."""
     from cogvlm_media.analysis.shots import detect_shots
     from cogvlm_media.analysis.speech import transcribe
 
@@ -73,7 +75,7 @@ def analyse_file(path: str, settings: Settings, media: MediaInfo | None = None,
 
     windows = plan_windows(shots, times, media.duration, settings.analysis.window_seconds)
     _report(on_stage, "windows")(1, 1)
-    analyser = get_analyser(settings)
+    analyser = analyser or get_analyser(settings)
     item = AnalysisInput(path=path, media=media, shots=shots, transcript=transcript, windows=windows,
                          frame_times=times)
     analysis = analyser.analyse(item, progress=_report(on_stage, "analyse"))

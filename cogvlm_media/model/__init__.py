@@ -1,7 +1,7 @@
 """Native CogVLM2-Video: the official checkpoints on current PyTorch and transformers, no remote code.
 
 - ``config``: the published configuration (and ``tiny()`` for tests),
-- ``vision`` / ``language``: the model, with the checkpoint's parameter names,
+- ``vision_tower`` / ``language``: the model, with the checkpoint's parameter names,
 - ``inputs``: preprocessing, token layout and position ids as the reference builds them,
 - ``generation``: batched greedy decoding (static cache, CUDA graphs) and the reference flow,
 - ``loading`` / ``quantize`` / ``fp8``: strict safetensors loading, hub fetching, optional bitsandbytes,

@@ -7,9 +7,10 @@ current batch decodes (decode is memory-bound, vision compute-bound, so they ove
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from contextlib import nullcontext
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import torch
@@ -17,6 +18,7 @@ import torch
 from cogvlm_media.model.generation import Generator, generate_reference
 from cogvlm_media.model.inputs import Prompt, build_prompt, collate, preprocess_frames
 from cogvlm_media.model.language import CogVLMVideoForCausalLM
+from cogvlm_media.model.prefix_sharing import generate_shared
 
 DEFAULT_QUESTION = "Please describe the video in detail."
 
@@ -48,6 +50,16 @@ class Request:
     history: tuple[tuple[str, str], ...] = ()
 
 
+@dataclass(frozen=True)
+class Questions:
+    """Several questions about one clip (``frames`` None: text only), answered over one vision pass and
+    one prefill of their common prompt prefix."""
+
+    queries: tuple[str, ...]
+    frames: Any = None  # uint8 (T, H, W, 3): numpy array or torch tensor (a CUDA one stays on the GPU)
+    max_new_tokens: int | None = None
+
+
 class VideoChat:
     def __init__(self, model: CogVLMVideoForCausalLM, tokenizer, template: str = "chat", batch_size: int = 8,
                  max_new_tokens: int = 256, name: str = ""):
@@ -73,7 +85,14 @@ class VideoChat:
 
         folder = resolve_checkpoint(path, revision)
         dev = resolve_device(device)
-        model = load_model(folder, dev, resolve_dtype(dtype, dev), quantization)
+        torch_dtype = resolve_dtype(dtype, dev)
+        if dev.type == "cuda":
+            from cogvlm_media.model.batch_size import check_weights_fit
+            from cogvlm_media.model.config import CogVLMVideoConfig
+
+            check_weights_fit(torch.cuda.mem_get_info(dev)[0], CogVLMVideoConfig.from_pretrained(folder),
+                              torch_dtype.itemsize, quantization)
+        model = load_model(folder, dev, torch_dtype, quantization)
         if fused and quantization not in ("4bit", "8bit"):
             fuse_language(model)
         name = path + (f"@{revision}" if revision else "")
@@ -81,9 +100,24 @@ class VideoChat:
 
     @classmethod
     def from_settings(cls, model_settings) -> "VideoChat":
+        """``[model] batch_size`` 0: from the GPU memory free once the weights are loaded (8 on the CPU)."""
         ms = model_settings
-        return cls.from_pretrained(ms.path, ms.revision, ms.device, ms.dtype, ms.quantization, ms.fused,
-                                   batch_size=ms.batch_size, max_new_tokens=ms.max_new_tokens)
+        chat = cls.from_pretrained(ms.path, ms.revision, ms.device, ms.dtype, ms.quantization, ms.fused,
+                                   batch_size=ms.batch_size or 8, max_new_tokens=ms.max_new_tokens)
+        if not ms.batch_size and chat.model.device.type == "cuda":
+            chat.batch_size = chat.auto_batch_size(torch.cuda.mem_get_info(chat.model.device)[0])
+        return chat
+
+    def auto_batch_size(self, free_bytes: int, frames: int = 24) -> int:
+        """Rows per batch for windows of ``frames`` frames asked the analyser's questions (``batch_size``)."""
+        from cogvlm_media.model.batch_size import auto_batch_size
+        from cogvlm_media.model.prompts import WINDOW_PROMPTS
+
+        prompt = max(len(self.group_prompts(Questions((q,), np.zeros((frames, 1, 1, 3), np.uint8)))[0].input_ids)
+                     for q in WINDOW_PROMPTS)
+        return auto_batch_size(free_bytes, self.model.config, self.model.dtype.itemsize, frames, prompt,
+                               self.max_new_tokens, questions=len(WINDOW_PROMPTS),
+                               prefill_rows=self.generator.prefill_rows, bucket=self.generator.bucket)
 
     def prompt(self, request: Request) -> Prompt:
         frames = 0 if request.frames is None else len(request.frames)
@@ -107,7 +141,27 @@ class VideoChat:
         size = 1 if reference else self.batch_size
         chunks = [order[i:i + size] for i in range(0, len(order), size)]
         results: list[list[int] | None] = [None] * len(requests)
-        cuda = self.model.device.type == "cuda" and not reference
+
+        def run(k: int, embeds, after_prefill) -> None:
+            batch = collate([prompts[i] for i in chunks[k]], self.model.config.pad_token_id)
+            if reference:
+                after_prefill()
+                tokens = generate_reference(self.model, batch, embeds, limit, self.eos_ids, min_new_tokens)
+            else:
+                tokens = self.generator.generate(batch, embeds, limit, min_new_tokens, after_prefill=after_prefill)
+            for i, t in zip(chunks[k], tokens):
+                results[i] = t
+            if progress:
+                progress(sum(r is not None for r in results), len(requests))
+
+        self._overlapped(len(chunks), lambda k: self._vision([requests[i] for i in chunks[k]]), run,
+                         streams=not reference)
+        return [r or [] for r in results]
+
+    def _overlapped(self, count: int, vision: Callable, run: Callable, streams: bool = True) -> None:
+        """``run(k, embeds, after_prefill)`` for batches 0..count-1; on CUDA the vision pass of batch k+1
+        (``vision(k + 1)``) is launched on a side stream once batch k's prefill is queued."""
+        cuda = self.model.device.type == "cuda" and streams
         # decode (memory-bound) gets the SMs first; vision (compute-bound) of the next batch fills the rest
         side = torch.cuda.Stream(priority=0) if cuda else None
         main = torch.cuda.Stream(priority=-1) if cuda else None
@@ -116,43 +170,91 @@ class VideoChat:
         pending: dict[int, tuple] = {}
 
         def launch(k: int) -> None:
-            if k >= len(chunks):
+            if k >= count or k in pending:
                 return
-            reqs = [requests[i] for i in chunks[k]]
             if side is None:
-                pending[k] = (self._vision(reqs), None)
+                pending[k] = (vision(k), None)
                 return
             side.wait_stream(torch.cuda.current_stream())
             with torch.cuda.stream(side):
-                embeds = self._vision(reqs)
+                embeds = vision(k)
                 done = torch.cuda.Event()
                 done.record(side)
             pending[k] = (embeds, done)
 
         with torch.no_grad(), (torch.cuda.stream(main) if main is not None else nullcontext()):
             launch(0)
-            for k, chunk in enumerate(chunks):
+            for k in range(count):
                 embeds, event = pending.pop(k)
                 if event is not None:
                     torch.cuda.current_stream().wait_event(event)
                     if embeds is not None:
                         embeds.record_stream(torch.cuda.current_stream())
-                batch = collate([prompts[i] for i in chunk], self.model.config.pad_token_id)
-                if reference:
-                    launch(k + 1)
-                    tokens = generate_reference(self.model, batch, embeds, limit, self.eos_ids, min_new_tokens)
-                else:
-                    tokens = self.generator.generate(batch, embeds, limit, min_new_tokens,
-                                                     after_prefill=lambda k=k: launch(k + 1))
-                for i, t in zip(chunk, tokens):
-                    results[i] = t
-                if progress:
-                    progress(sum(r is not None for r in results), len(requests))
+                run(k, embeds, lambda k=k: launch(k + 1))
         if main is not None:
             torch.cuda.current_stream().wait_stream(main)
-        return [r or [] for r in results]
+
+    def group_prompts(self, item: Questions) -> list[Prompt]:
+        frames = 0 if item.frames is None else len(item.frames)
+        return [build_prompt(self.tokenizer, q or DEFAULT_QUESTION, frames, (), self.template,
+                             self.model.config.pad_token_id) for q in item.queries]
+
+    def answer_groups_tokens(self, items: Sequence[Questions], max_new_tokens: int | None = None,
+                             min_new_tokens: int = 0) -> list[list[list[int]]]:
+        """Token ids per item and question: each clip's frames go through the vision tower once and its
+        questions' common prefix is prefilled once. Batches hold at most ``batch_size`` questions (rows);
+        an item's own ``max_new_tokens`` (else the call's, else the chat's) caps its answers."""
+        limits = [it.max_new_tokens or max_new_tokens or self.max_new_tokens for it in items]
+        groups = [self.group_prompts(it) for it in items]
+        order = sorted(range(len(items)), key=lambda i: max(len(p.input_ids) for p in groups[i]))
+        chunks: list[list[int]] = []
+        for i in order:
+            if chunks and sum(len(groups[j]) for j in chunks[-1]) + len(groups[i]) <= self.batch_size:
+                chunks[-1].append(i)
+            else:
+                chunks.append([i])
+        results: list[list[list[int]]] = [[] for _ in items]
+
+        def run(k: int, embeds, after_prefill) -> None:
+            limit = max(limits[i] for i in chunks[k])
+            tokens = generate_shared(self.generator, [groups[i] for i in chunks[k]], embeds, limit,
+                                     min_new_tokens, after_prefill)
+            for i, t in zip(chunks[k], tokens):
+                results[i] = [row[:limits[i]] for row in t]
+
+        def vision(k: int):
+            return self._vision([Request("", items[i].frames) for i in chunks[k]])
+
+        self._overlapped(len(chunks), vision, run)
+        return results
+
+    def answer_groups(self, items: Sequence[Questions], max_new_tokens: int | None = None) -> list[list[str]]:
+        """Answers per item and question (see ``answer_groups_tokens``)."""
+        return [[self.decode(t) for t in rows] for rows in self.answer_groups_tokens(items, max_new_tokens)]
+
+    def answer_stream(self, items: Iterable[Questions], max_new_tokens: int | None = None,
+                      progress: Callable[[int, int], None] | None = None) -> list[list[str]]:
+        """``answer_groups`` over an iterable read a few batches at a time (frames decoded lazily stay
+        bounded); ``progress(done_items, done_items)`` after each part."""
+        out: list[list[str]] = []
+        part: list[Questions] = []
+        for item in items:
+            part.append(item)
+            if sum(len(p.queries) for p in part) >= 4 * self.batch_size:
+                out += self.answer_groups(part, max_new_tokens)
+                part = []
+                if progress:
+                    progress(len(out), len(out))
+        if part:
+            out += self.answer_groups(part, max_new_tokens)
+        if progress and part:
+            progress(len(out), len(out))
+        return out
+
+    def decode(self, tokens: Sequence[int]) -> str:
+        return self.tokenizer.decode(list(tokens), skip_special_tokens=True).strip()
 
     def answer(self, requests: Sequence[Request], max_new_tokens: int | None = None,
                progress: Callable[[int, int], None] | None = None) -> list[str]:
         tokens = self.answer_tokens(requests, max_new_tokens, progress=progress)
-        return [self.tokenizer.decode(t, skip_special_tokens=True).strip() for t in tokens]
+        return [self.decode(t) for t in tokens]

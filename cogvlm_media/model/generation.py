@@ -87,8 +87,8 @@ def generate_reference(model: CogVLMVideoForCausalLM, batch: Batch, vision_embed
 class StaticKV:
     """Preallocated keys/values ``(layers, B, kv_heads, L, head_dim)``.
 
-    While ``prefilling``, rows ``rows`` are written at columns 0..S-1 and the fresh keys/values are
-    attended to directly; afterwards one column (``position``) is written per step and the whole
+    While ``prefilling``, rows ``rows`` are written at columns offset..offset+S-1 and attend to columns
+    0..offset+S-1 (with offset 0: the fresh keys/values directly); afterwards one column (``position``) is written per step and the whole
     length is attended to under the caller's mask.
     """
 
@@ -100,13 +100,16 @@ class StaticKV:
         self.position = torch.zeros(1, dtype=torch.long, device=device)
         self.rows = slice(None)
         self.prefilling = False
+        self.offset = 0  # prefill columns start here; > 0 extends a prefix already in the cache
 
     def update(self, key: torch.Tensor, value: torch.Tensor, layer_idx: int):
         if self.prefilling:
-            s = key.shape[2]
-            self.keys[layer_idx, self.rows, :, :s] = key
-            self.values[layer_idx, self.rows, :, :s] = value
-            return key, value
+            s, o = key.shape[2], self.offset
+            self.keys[layer_idx, self.rows, :, o:o + s] = key
+            self.values[layer_idx, self.rows, :, o:o + s] = value
+            if o == 0:
+                return key, value
+            return self.keys[layer_idx, self.rows, :, :o + s], self.values[layer_idx, self.rows, :, :o + s]
         self.keys[layer_idx].index_copy_(2, self.position, key)
         self.values[layer_idx].index_copy_(2, self.position, value)
         return self.keys[layer_idx], self.values[layer_idx]
@@ -186,13 +189,8 @@ class Generator:
         m = self.model
         batch = batch.to(m.device)
         b, s = batch.input_ids.shape
-        length = math.ceil((s + max_new_tokens) / self.bucket) * self.bucket
-        st = self._state(b, length)
-        st.kv_mask.zero_()
+        st = self.start(b, s, max_new_tokens, min_new_tokens)
         st.kv_mask[:, :s] = batch.attention_mask
-        st.eos_bias.zero_()
-        if min_new_tokens > 0:
-            st.eos_bias[self.eos_ids] = float("-inf")
 
         cache = st.cache
         cache.prefilling = True
@@ -208,7 +206,23 @@ class Generator:
         st.positions.copy_(batch.position_ids.max(dim=1, keepdim=True).values + 1)
         if after_prefill is not None:
             after_prefill()
+        return self.decode(st, max_new_tokens, min_new_tokens, check_every)
 
+    def start(self, b: int, prompt_length: int, max_new_tokens: int, min_new_tokens: int = 0) -> _DecodeState:
+        """The static state for ``b`` rows of ``prompt_length`` columns (mask cleared, eos bias set)."""
+        length = math.ceil((prompt_length + max_new_tokens) / self.bucket) * self.bucket
+        st = self._state(b, length)
+        st.kv_mask.zero_()
+        st.eos_bias.zero_()
+        if min_new_tokens > 0:
+            st.eos_bias[self.eos_ids] = float("-inf")
+        return st
+
+    def decode(self, st: _DecodeState, max_new_tokens: int, min_new_tokens: int = 0,
+               check_every: int = 8) -> list[list[int]]:
+        """Greedy steps from a prefilled state (``st.tokens`` holds each row's first new token)."""
+        m = self.model
+        b = st.tokens.shape[0]
         eos = torch.tensor(self.eos_ids, device=m.device)
         out = torch.empty((b, max_new_tokens), dtype=torch.long, device=m.device)
         out[:, 0] = st.tokens[:, 0]

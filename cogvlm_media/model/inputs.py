@@ -29,7 +29,7 @@ def preprocess_frames(frames: np.ndarray | torch.Tensor, size: int = IMAGE_SIZE,
                       device: torch.device | str | None = None) -> torch.Tensor:
     """uint8 frames ``(T, H, W, 3)`` -> float32 ``(T, 3, size, size)`` in the reference's order."""
     x = torch.as_tensor(frames)
-    if device is not None and torch.device(device).type == "cuda":
+    if device is not None and torch.device(device).type == "cuda" and not x.is_cuda:
         x = x.pin_memory().to(device, non_blocking=True)  # the host does not wait for the copy
     elif device is not None:
         x = x.to(device)

@@ -24,7 +24,7 @@ from transformers.models.llama.modeling_llama import (
 )
 
 from cogvlm_media.model.config import VISION_TOKEN, CogVLMVideoConfig
-from cogvlm_media.model.vision import VisionTower
+from cogvlm_media.model.vision_tower import VisionTower
 
 
 class LanguageAttention(nn.Module):

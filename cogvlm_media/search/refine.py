@@ -1,7 +1,7 @@
 """``search --refine``: ask the vision model again, on the window around each top hit, when exactly
 the query happens. The vision code is imported only here and only when a model is configured.
 
-The vision stage is expected to offer ``cogvlm_media.analysis.vision.ground(settings, path, start,
+The vision stage is expected to offer ``cogvlm_media.analysis.vision_analyser.ground(settings, path, start,
 end, prompt) -> float | None`` (seconds in the file, or None when it sees no such moment).
 """
 
@@ -29,12 +29,12 @@ class VisionRefiner:
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
         try:
-            module = import_module("cogvlm_media.analysis.vision")
+            module = import_module("cogvlm_media.analysis.vision_analyser")
         except ImportError as exc:
             raise RefineUnavailable(f"the vision stage is not installed ({exc})") from None
         self._ground = getattr(module, "ground", None)
         if self._ground is None:
-            raise RefineUnavailable("the vision stage offers no grounding call (analysis.vision.ground)")
+            raise RefineUnavailable("the vision stage offers no grounding call (analysis.vision_analyser.ground)")
 
     def refine(self, path: str, start: float, end: float, query: str) -> float | None:
         return self._ground(self.settings, path, start, end, GROUNDING_PROMPT.format(query=query))

@@ -64,8 +64,15 @@ class Daemon:
         self.engine, self.settings, self.options = engine, settings, options
         w = settings.watch
         self.console = console or Console(stderr=True, highlight=False)
+        self.pipeline = None  # the batched GPU path (ingest/batched.py), when the configuration picks it
         if process is None:
-            from cogvlm_media.ingest.session import process_run as process
+            from cogvlm_media.ingest.batched import pipeline_for
+
+            self.pipeline = pipeline_for(settings)
+            if self.pipeline is not None:
+                process = self.pipeline.process_run
+            else:
+                from cogvlm_media.ingest.session import process_run as process
         self.process = process
         self.events: queue.SimpleQueue = queue.SimpleQueue()
         self.supervisor = Supervisor(options.roots, self.events, force_poll=options.poll,
@@ -248,7 +255,8 @@ class Daemon:
         for root in self.supervisor.roots:
             self.note(f"watching {root.path} ({root.mode})" if not root.missing else f"missing {root.path}")
         if not self.options.scan_only:
-            for slot in range(max(1, self.options.workers)):
+            workers = max(1, self.options.workers, self.pipeline.files_in_flight if self.pipeline else 1)
+            for slot in range(workers):
                 t = threading.Thread(target=self._work, args=(slot,), name=f"worker-{slot}", daemon=True)
                 t.start()
                 self._threads.append(t)
@@ -332,6 +340,8 @@ class Daemon:
         for t in self._threads:
             while t.is_alive() and time.monotonic() < deadline and not self.abort.is_set():
                 t.join(timeout=0.1)
+        if self.pipeline is not None and not any(t.is_alive() for t in self._threads):
+            self.pipeline.close()
         for cur in list(self.current.values()):
             try:
                 jobs.release(self.engine, cur.run_id, cur.worker)

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from cogvlm_media.analysis.vision import ground
+from cogvlm_media.analysis.vision_analyser import ground
 from cogvlm_media.config import AnalysisSettings, Settings
 
 

@@ -6,7 +6,7 @@ import pytest
 
 from cogvlm_media.analysis.results import Window
 from cogvlm_media.analysis.timerefs import find_times, parse_moments
-from cogvlm_media.analysis.vision import window_moments
+from cogvlm_media.analysis.vision_analyser import window_moments
 
 
 @pytest.mark.parametrize("text, start, end", [

@@ -7,7 +7,7 @@ import pytest
 
 from cogvlm_media.analysis.analyser import AnalysisInput, analyser_name, get_analyser
 from cogvlm_media.analysis.results import Shot
-from cogvlm_media.analysis.vision import VisionAnalyser
+from cogvlm_media.analysis.vision_analyser import VisionAnalyser
 from cogvlm_media.analysis.windows import plan_windows
 from cogvlm_media.config import ModelSettings, Settings
 from cogvlm_media.media.frames import frame_times

@@ -11,19 +11,16 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
+from dataclasses import replace
 
 from cogvlm_media.analysis.analyser import AnalysisInput, Progress
 from cogvlm_media.analysis.results import Analysis, KeyMoment, Scene, Window, WindowCaption
 from cogvlm_media.analysis.timerefs import parse_moments
+from cogvlm_media.analysis.window_questions import answer_items, ask_windows
 from cogvlm_media.config import Settings
+from cogvlm_media.model.prompts import CAPTION_PROMPT, MOMENT_PROMPT, SUMMARY_PROMPT, summary_prompt  # noqa: F401
 
-CAPTION_PROMPT = "Please describe the video in detail."
-MOMENT_PROMPT = ("List the key moments of this video, one per line, each as the second it happens "
-                 "followed by what happens, for example '3: a door opens'.")
-SUMMARY_PROMPT = ("These are descriptions of consecutive parts of one scene of a video: {parts} "
-                  "Summarise the scene in one or two sentences.")
 NAME_WORDS = 8
-CAPTION_CHARS = 600  # of each window caption fed to a scene summary
 
 
 def _name(text: str, words: int = NAME_WORDS) -> str:
@@ -53,12 +50,18 @@ def _first_sentence(text: str) -> str:
 
 
 class VisionAnalyser:
+    """``chat``: the loaded model (default: loaded from ``[model]``); ``answerer``: where the questions go
+    (default: the chat itself; the cross-file batcher passes a file's ticket); ``frame_source``: the
+    window frames' decoder (default: ``[model] frame_source``)."""
+
     name = "vision"
     version = "1"
 
-    def __init__(self, settings: Settings, chat=None) -> None:
+    def __init__(self, settings: Settings, chat=None, answerer=None, frame_source=None) -> None:
         self.settings = settings
         self._chat = chat
+        self.answerer = answerer
+        self.frame_source = frame_source
 
     @property
     def chat(self):
@@ -73,45 +76,47 @@ class VisionAnalyser:
 
         return EmbeddedAnalyser(self.settings).analyse(item)
 
+    def _source(self):
+        if self.frame_source is None:
+            from cogvlm_media.media.frame_source import get_frame_source
+
+            self.frame_source = get_frame_source(self.settings.model.frame_source)
+        return self.frame_source
+
     def analyse(self, item: AnalysisInput, progress: Progress | None = None) -> Analysis:
-        from cogvlm_media.media.frames import read_frames
-        from cogvlm_media.model.engine import Request
+        from cogvlm_media.model.engine import Questions
 
         chat = self.chat
+        answerer = self.answerer or chat
         base = self._base(item)
         windows = [w for w in item.windows if w.frame_indices]
         total = len(windows) + len(base.scenes)
-        done = 0
-        captions: dict[int, str] = {}
-        moments: list[KeyMoment] = []
-        # a few batches of windows at a time: frames are decoded at full size, so not all at once
-        group = max(1, chat.batch_size // 2) * 4
-        for start in range(0, len(windows), group):
-            part = windows[start:start + group]
-            requests = []
-            for w in part:
-                frames = read_frames(item.path, w.frame_indices)
-                requests += [Request(CAPTION_PROMPT, frames), Request(MOMENT_PROMPT, frames)]
-            answers = chat.answer(requests)
-            for k, w in enumerate(part):
-                captions[w.index] = answers[2 * k]
-                moments += window_moments(w, answers[2 * k + 1])
-            done += len(part)
+
+        def windows_done(done: int, _total: int) -> None:
             if progress:
-                progress(done, total)
+                progress(min(done, len(windows)), total)
+
+        reader = self._source().open(item.path)
+        try:
+            answers = ask_windows(answerer, reader, windows, (CAPTION_PROMPT, MOMENT_PROMPT), progress=windows_done)
+        finally:
+            reader.close()
+        captions = {w.index: a[0] for w, a in zip(windows, answers)}
+        moments = [m for w, a in zip(windows, answers) for m in window_moments(w, a[1])]
+        if progress:
+            progress(len(windows), total)
 
         scenes = list(base.scenes)
         todo = [(i, scene_captions(s, windows, captions)) for i, s in enumerate(scenes)]
         todo = [(i, parts) for i, parts in todo if parts]
         if todo:
-            prompts = [Request(SUMMARY_PROMPT.format(parts=" ".join(
-                f"({n}) {p[:CAPTION_CHARS].strip()}" for n, p in enumerate(parts, 1)))) for _, parts in todo]
-            summaries = chat.answer(prompts)
-            for (i, _), summary in zip(todo, summaries):
+            summaries = answer_items(answerer, [Questions((summary_prompt(parts),)) for _, parts in todo])
+            for (i, _), (summary,) in zip(todo, summaries):
                 if summary:
                     s = scenes[i]
                     scenes[i] = Scene(index=s.index, start=s.start, end=s.end, title=_name(_first_sentence(summary)),
                                       summary=summary, shot_indices=s.shot_indices)
+        getattr(answerer, "finish", lambda: None)()  # a batcher ticket: this file asks nothing more
         if progress:
             progress(total, total)
 
@@ -142,8 +147,8 @@ def ground(settings: Settings, path: str, start: float, end: float, prompt: str,
     length); return the absolute time of the first time reference in its answer, or None."""
     from cogvlm_media.analysis.timerefs import find_times
     from cogvlm_media.analysis.windows import plan_windows
-    from cogvlm_media.media.frames import frame_times, read_frames
-    from cogvlm_media.model.engine import Request
+    from cogvlm_media.media.frame_source import get_frame_source
+    from cogvlm_media.media.frames import frame_times
 
     times = frame_times(path)
     end = min(end, start + settings.analysis.window_seconds)
@@ -153,9 +158,12 @@ def ground(settings: Settings, path: str, start: float, end: float, prompt: str,
     first, last = inside[0], inside[-1]
     # the slice keeps the file's own times, so the window's frame times are already absolute
     window = plan_windows([], times[first:last + 1], float(times[last]) + 1e-6, 1e9)[0]
-    indices = [first + i for i in window.frame_indices]
-    frames = read_frames(path, indices)
-    answer = (chat or _cached_chat(settings)).answer([Request(prompt, frames)])[0]
+    window = replace(window, frame_indices=tuple(first + i for i in window.frame_indices))
+    reader = get_frame_source(settings.model.frame_source).open(path)
+    try:
+        answer = ask_windows(chat or _cached_chat(settings), reader, [window], [prompt])[0][0]
+    finally:
+        reader.close()
     refs = find_times(answer)
     if not refs:
         return None
