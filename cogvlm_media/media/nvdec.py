@@ -1,6 +1,8 @@
 """Decode a file once on the GPU (NVDEC, through PyNvVideoCodec) for every consumer of its frames.
 
-One sequential pass decodes every frame to RGB in device memory; for each frame the GPU then makes
+One sequential pass decodes every frame to NV12 in device memory and converts it to RGB as decord's
+swscale does (BT.601, limited range, nearest chroma: within 1 level of decord on average; PyNvVideoCodec's
+own RGB output differs by about 6); for each frame the GPU then makes
 
 * the 48x27 frame TransNetV2 reads (``small``; an area average, i.e. a box filter, which is what a
   1920x1080 -> 48x27 reduction by 40 is), and
@@ -28,7 +30,7 @@ import numpy as np
 from cogvlm_media.media.decode import SMALL_H, SMALL_W
 
 MODEL_SIZE = 224
-BATCH = 32  # frames converted per GPU step
+BATCH = 16  # frames converted per GPU step (about 1 GB of temporaries at 1080p)
 
 Progress = Callable[[int, int], None]
 
@@ -95,6 +97,20 @@ class DecodedVideo:
         return self.model[idx] if idx else np.zeros((0, MODEL_SIZE, MODEL_SIZE, 3), np.uint8)
 
 
+def nv12_to_rgb(nv12, height: int, width: int):
+    """NV12 frames ``(B, H * 3 / 2, W)`` uint8 -> RGB ``(B, H, W, 3)`` uint8, as swscale converts untagged
+    4:2:0 (what decord returns): BT.601 limited range, each chroma sample used for its 2x2 pixels."""
+    import torch
+
+    b = nv12.shape[0]
+    y = nv12[:, :height, :width].float().sub_(16).mul_(1.164383)
+    uv = nv12[:, height:height + height // 2, :width].reshape(b, height // 2, width // 2, 2).float().sub_(128)
+    uv = uv.repeat_interleave(2, dim=1).repeat_interleave(2, dim=2)[:, :height, :width]
+    u, v = uv[..., 0], uv[..., 1]
+    rgb = torch.stack([y + 1.596027 * v, y - 0.391762 * u - 0.812968 * v, y + 2.017232 * u], dim=-1)
+    return rgb.round_().clamp_(0, 255).to(torch.uint8)
+
+
 class FrameConverter:
     """RGB uint8 frames on the GPU (``(B, H, W, 3)``) -> the small and the model-ready versions."""
 
@@ -129,8 +145,9 @@ def decode_once(path: str | os.PathLike[str], expected_frames: int | None = None
     import torch
 
     try:
+        # NV12 out, converted here: PyNvVideoCodec's own RGB uses another matrix than decord (MAD ~6 levels)
         decoder = nvc.SimpleDecoder(os.fspath(path), gpu_id=gpu, use_device_memory=True,
-                                    output_color_type=nvc.OutputColorType.RGB)
+                                    output_color_type=nvc.OutputColorType.NATIVE)
     except Exception as exc:  # unsupported codec or container, corrupt file
         raise NvdecError(f"NVDEC cannot open the file ({str(exc).splitlines()[0][:160] if str(exc) else exc})") \
             from None
@@ -145,15 +162,16 @@ def decode_once(path: str | os.PathLike[str], expected_frames: int | None = None
     done = 0
     device = torch.device("cuda", gpu)
     with torch.cuda.device(device), torch.inference_mode():
-        while True:
-            frames = decoder.get_batch_frames(batch)
+        while done < count:
+            frames = decoder.get_batch_frames(min(batch, count - done))
             if not frames:
                 break
-            rgb = torch.stack([torch.from_dlpack(f) for f in frames])
-            if rgb.ndim != 4 or rgb.shape[-1] != 3:
-                raise NvdecError(f"unexpected NVDEC frame layout {tuple(rgb.shape)}")
+            nv12 = torch.stack([torch.from_dlpack(f) for f in frames])
+            if nv12.ndim != 3 or nv12.shape[1] != height * 3 // 2 or nv12.shape[2] < width:
+                raise NvdecError(f"unexpected NVDEC frame layout {tuple(nv12.shape)} for {width}x{height}")
             if convert is None:
-                convert = FrameConverter(int(rgb.shape[1]), int(rgb.shape[2]))
+                convert = FrameConverter(height, width)
+            rgb = nv12_to_rgb(nv12, height, width)
             s, m = convert(rgb)
             n = len(frames)
             if done + n > capacity:
@@ -161,7 +179,7 @@ def decode_once(path: str | os.PathLike[str], expected_frames: int | None = None
             small[done:done + n] = s.cpu().numpy()
             model[done:done + n].copy_(m)
             done += n
-            del frames, rgb
+            del frames, nv12, rgb
             if progress:
                 progress(min(done, total), total)
     if expected_frames is not None and abs(done - expected_frames) > 1:
@@ -170,3 +188,69 @@ def decode_once(path: str | os.PathLike[str], expected_frames: int | None = None
         raise NvdecError("NVDEC decoded no frames")
     h, w = (convert.height, convert.width) if convert else (height, width)
     return DecodedVideo(small=small[:done], model=model[:done].numpy(), width=w, height=h)
+
+
+class NvdecReader:
+    """Window frames of one decoded file (the ``FrameReader`` of ``NvdecSource``)."""
+
+    def __init__(self, source: "NvdecSource", path: str, video: DecodedVideo) -> None:
+        self._source, self._path, self._video = source, path, video
+
+    def read(self, indices: Sequence[int]) -> np.ndarray:
+        return self._video.frames(indices)
+
+    def close(self) -> None:
+        self._source.release(self._path)
+
+
+class NvdecSource:
+    """``FrameSource`` whose files are decoded once by ``decode_file`` (the ingest stages call it before
+    shot detection, which takes the small frames); ``open`` then serves that decode. A file not decoded
+    here (NVDEC unusable, or it refused the file) is read with decord as before."""
+
+    name = "nvdec"
+
+    def __init__(self, gpu: int = 0) -> None:
+        self.gpu = gpu
+        self._decoded: dict[str, DecodedVideo] = {}
+        self._lock = threading.Lock()
+        self.fallbacks: list[tuple[str, str]] = []  # (path, reason) of files read with decord instead
+
+    def decode_file(self, path: str | os.PathLike[str], expected_frames: int,
+                    progress: Progress | None = None) -> DecodedVideo | None:
+        """Every frame of ``path`` (exactly ``expected_frames`` of them), or None when the CPU decode must
+        be used instead (the reason is kept in ``fallbacks``)."""
+        key = os.fspath(path)
+        try:
+            video = self._decode(key, expected_frames, progress)
+            if len(video) != expected_frames:
+                raise NvdecError(f"NVDEC decoded {len(video)} frames, the frame index has {expected_frames}")
+        except NvdecError as exc:
+            with self._lock:
+                self.fallbacks.append((key, str(exc)))
+            return None
+        with self._lock:
+            self._decoded[key] = video
+        return video
+
+    def _decode(self, path: str, expected_frames: int, progress: Progress | None) -> DecodedVideo:
+        return decode_once(path, expected_frames, self.gpu, progress)
+
+    def open(self, path: str | os.PathLike[str]):
+        with self._lock:
+            video = self._decoded.get(os.fspath(path))
+        if video is None:
+            from cogvlm_media.media.frame_source import DecordReader
+
+            return DecordReader(path)
+        return NvdecReader(self, os.fspath(path), video)
+
+    def release(self, path: str | os.PathLike[str]) -> None:
+        """Forget a file's frames (its reader closed, or its analysis failed)."""
+        with self._lock:
+            self._decoded.pop(os.fspath(path), None)
+
+
+def default_source_name() -> str:
+    """``[model] frame_source = "auto"``: NVDEC where it can run, else decord."""
+    return "nvdec" if unavailable_reason() is None else "decord"
