@@ -112,20 +112,22 @@ def compare(clip: Path, out: dict) -> None:
         out[f"mad_small48x27_nvdec_{name}_vs_ffmpeg"] = mad(s.cpu().numpy(), small_cpu[sel])
 
 
-def throughput(clips: list[Path], out: dict) -> None:
+def throughput(clips: list[Path], out: dict, threads: list[int], modes: list[str]) -> None:
     from cogvlm_media.media import nvdec
     from cogvlm_media.media.frames import frame_times
 
     counts = {c: len(frame_times(c)) for c in clips}
     nvdec.decode_once(clips[0], counts[clips[0]])  # warm-up
-    for n in sorted({1, min(4, len(clips)), len(clips)}):
-        t0 = time.perf_counter()
-        with ThreadPoolExecutor(n) as pool:
-            done = list(pool.map(lambda c: len(nvdec.decode_once(c, counts[c])), clips[:n]))
-        wall = time.perf_counter() - t0
-        out[f"decode_once_{n}_threads"] = {"frames": sum(done), "wall_s": round(wall, 2),
-                                           "fps": round(sum(done) / wall, 1)}
-        print(n, out[f"decode_once_{n}_threads"], flush=True)
+    for mode in modes:
+        for n in threads:
+            t0 = time.perf_counter()
+            with ThreadPoolExecutor(n) as pool:
+                done = list(pool.map(lambda c: len(nvdec.decode_once(c, counts[c], threaded=mode == "threaded")),
+                                     clips[:n]))
+            wall = time.perf_counter() - t0
+            key = f"decode_once_{mode}_{n}_threads"
+            out[key] = {"frames": sum(done), "wall_s": round(wall, 2), "fps": round(sum(done) / wall, 1)}
+            print(key, out[key], flush=True)
 
 
 def main() -> None:
@@ -136,6 +138,9 @@ def main() -> None:
     ap.add_argument("--clips", type=int, default=8)
     ap.add_argument("--seconds", type=float, default=30)
     ap.add_argument("--out", type=Path, required=True)
+    ap.add_argument("--existing", type=Path, default=None, help="decode checks only, on the .mp4 files here")
+    ap.add_argument("--threads", type=int, nargs="+", default=[1, 4, 8])
+    ap.add_argument("--modes", nargs="+", default=["simple"])
     args = ap.parse_args()
     out: dict = {"nvidia_smi": sh("nvidia-smi --query-gpu=name,driver_version,memory.total,clocks.sm --format=csv"),
                  "cpus": os.cpu_count(), "df_tmp": sh("df -h /tmp | tail -1"), "df_shm": sh("df -h /dev/shm | tail -1"),
@@ -150,6 +155,13 @@ def main() -> None:
 
     out["pynvvideocodec"] = nvc.__version__
     print(json.dumps(out), flush=True)
+    if args.existing:
+        paths = sorted(args.existing.glob("*.mp4"))
+        compare(paths[0], out)
+        print(json.dumps({k: v for k, v in out.items() if k.startswith(("mad", "decode", "comp"))}), flush=True)
+        throughput(paths, out, args.threads, args.modes)
+        args.out.write_text(json.dumps(out, indent=1))
+        return
     import gpu_footage
 
     args.work.mkdir(parents=True, exist_ok=True)
@@ -172,7 +184,7 @@ def main() -> None:
     print(json.dumps({k: v for k, v in out.items() if k.startswith(("mad", "nv", "decode", "small", "frames", "comp"))}),
           flush=True)
     try:
-        throughput(paths, out)
+        throughput(paths, out, args.threads, args.modes)
     except Exception:  # noqa: BLE001
         import traceback
 

@@ -56,6 +56,7 @@ class AnalysisSettings:
     speech_language: str = "en"
     whisper_model: str = ""  # empty: the bundled tiny.en
     vad: bool = True
+    speech_workers: int = 1  # files transcribed at once (faster-whisper workers); the CPU threads are shared out
     shot_threshold: float = 0.5
     shot_device: str = "auto"  # where TransNetV2 runs: "auto" (the first CUDA device if any, else "cpu"), "cpu", "cuda:0"
 

@@ -135,9 +135,18 @@ class FrameConverter:
         return to_u8(small), to_u8(x)
 
 
+def _open(nvc, path: str, gpu: int, threaded: bool, batch: int):
+    # NV12 out, converted here: PyNvVideoCodec's own RGB uses another matrix than decord (MAD ~6 levels)
+    kind = nvc.OutputColorType.NATIVE
+    if threaded:  # decodes ahead in a thread of its own while this one converts
+        return nvc.ThreadedDecoder(path, 2 * batch, gpu_id=gpu, use_device_memory=True, output_color_type=kind)
+    return nvc.SimpleDecoder(path, gpu_id=gpu, use_device_memory=True, output_color_type=kind)
+
+
 def decode_once(path: str | os.PathLike[str], expected_frames: int | None = None, gpu: int = 0,
-                progress: Progress | None = None, batch: int = BATCH) -> DecodedVideo:
-    """Decode every frame of ``path`` once with NVDEC; see the module docstring."""
+                progress: Progress | None = None, batch: int = BATCH, threaded: bool = False) -> DecodedVideo:
+    """Decode every frame of ``path`` once with NVDEC; see the module docstring. The conversions run on a
+    CUDA stream of their own, so decodes in several threads (and the model) do not wait for each other."""
     reason = unavailable_reason(gpu)
     if reason:
         raise NvdecError(reason)
@@ -145,23 +154,21 @@ def decode_once(path: str | os.PathLike[str], expected_frames: int | None = None
     import torch
 
     try:
-        # NV12 out, converted here: PyNvVideoCodec's own RGB uses another matrix than decord (MAD ~6 levels)
-        decoder = nvc.SimpleDecoder(os.fspath(path), gpu_id=gpu, use_device_memory=True,
-                                    output_color_type=nvc.OutputColorType.NATIVE)
+        decoder = _open(nvc, os.fspath(path), gpu, threaded, batch)
+        meta = decoder.get_stream_metadata()
+        count = len(decoder)
     except Exception as exc:  # unsupported codec or container, corrupt file
         raise NvdecError(f"NVDEC cannot open the file ({str(exc).splitlines()[0][:160] if str(exc) else exc})") \
             from None
-    meta = decoder.get_stream_metadata()
     width, height = int(meta.width), int(meta.height)
-    count = len(decoder)
     total = expected_frames or count
     capacity = max(total, count) + 2
     small = np.empty((capacity, SMALL_H, SMALL_W, 3), np.uint8)
     model = torch.empty((capacity, MODEL_SIZE, MODEL_SIZE, 3), dtype=torch.uint8)
-    convert = None
+    convert = FrameConverter(height, width)
     done = 0
     device = torch.device("cuda", gpu)
-    with torch.cuda.device(device), torch.inference_mode():
+    with torch.cuda.device(device), torch.inference_mode(), torch.cuda.stream(torch.cuda.Stream(device)):
         while done < count:
             frames = decoder.get_batch_frames(min(batch, count - done))
             if not frames:
@@ -169,25 +176,23 @@ def decode_once(path: str | os.PathLike[str], expected_frames: int | None = None
             nv12 = torch.stack([torch.from_dlpack(f) for f in frames])
             if nv12.ndim != 3 or nv12.shape[1] != height * 3 // 2 or nv12.shape[2] < width:
                 raise NvdecError(f"unexpected NVDEC frame layout {tuple(nv12.shape)} for {width}x{height}")
-            if convert is None:
-                convert = FrameConverter(height, width)
-            rgb = nv12_to_rgb(nv12, height, width)
-            s, m = convert(rgb)
+            s, m = convert(nv12_to_rgb(nv12, height, width))
             n = len(frames)
             if done + n > capacity:
                 raise NvdecError(f"NVDEC decoded more frames than the {total} expected")
             small[done:done + n] = s.cpu().numpy()
             model[done:done + n].copy_(m)
             done += n
-            del frames, nv12, rgb
+            del frames, nv12
             if progress:
                 progress(min(done, total), total)
+    if threaded:
+        decoder.end()
     if expected_frames is not None and abs(done - expected_frames) > 1:
         raise NvdecError(f"NVDEC decoded {done} frames but {expected_frames} were expected")
     if done == 0:
         raise NvdecError("NVDEC decoded no frames")
-    h, w = (convert.height, convert.width) if convert else (height, width)
-    return DecodedVideo(small=small[:done], model=model[:done].numpy(), width=w, height=h)
+    return DecodedVideo(small=small[:done], model=model[:done].numpy(), width=width, height=height)
 
 
 class NvdecReader:
@@ -210,8 +215,8 @@ class NvdecSource:
 
     name = "nvdec"
 
-    def __init__(self, gpu: int = 0) -> None:
-        self.gpu = gpu
+    def __init__(self, gpu: int = 0, threaded: bool = False) -> None:
+        self.gpu, self.threaded = gpu, threaded
         self._decoded: dict[str, DecodedVideo] = {}
         self._lock = threading.Lock()
         self.fallbacks: list[tuple[str, str]] = []  # (path, reason) of files read with decord instead
@@ -234,7 +239,7 @@ class NvdecSource:
         return video
 
     def _decode(self, path: str, expected_frames: int, progress: Progress | None) -> DecodedVideo:
-        return decode_once(path, expected_frames, self.gpu, progress)
+        return decode_once(path, expected_frames, self.gpu, progress, threaded=self.threaded)
 
     def open(self, path: str | os.PathLike[str]):
         with self._lock:
