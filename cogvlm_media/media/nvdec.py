@@ -167,6 +167,7 @@ def decode_once(path: str | os.PathLike[str], expected_frames: int | None = None
     model = torch.empty((capacity, MODEL_SIZE, MODEL_SIZE, 3), dtype=torch.uint8)
     convert = FrameConverter(height, width)
     done = 0
+    pts: list[int] = []
     device = torch.device("cuda", gpu)
     with torch.cuda.device(device), torch.inference_mode(), torch.cuda.stream(torch.cuda.Stream(device)):
         while done < count:
@@ -182,6 +183,7 @@ def decode_once(path: str | os.PathLike[str], expected_frames: int | None = None
                 raise NvdecError(f"NVDEC decoded more frames than the {total} expected")
             small[done:done + n] = s.cpu().numpy()
             model[done:done + n].copy_(m)
+            pts += [int(f.getPTS()) for f in frames]
             done += n
             del frames, nv12
             if progress:
@@ -192,7 +194,11 @@ def decode_once(path: str | os.PathLike[str], expected_frames: int | None = None
         raise NvdecError(f"NVDEC decoded {done} frames but {expected_frames} were expected")
     if done == 0:
         raise NvdecError("NVDEC decoded no frames")
-    return DecodedVideo(small=small[:done], model=model[:done].numpy(), width=width, height=height)
+    # frame i is the i-th in presentation order (as decord and ffprobe count): order by timestamp
+    order = np.argsort(np.asarray(pts, dtype=np.int64), kind="stable")
+    if np.array_equal(order, np.arange(done)):
+        return DecodedVideo(small=small[:done], model=model[:done].numpy(), width=width, height=height)
+    return DecodedVideo(small=small[order], model=model.numpy()[order], width=width, height=height)
 
 
 class NvdecReader:

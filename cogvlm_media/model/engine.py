@@ -32,6 +32,9 @@ def resolve_device(name: str = "auto") -> torch.device:
 def free_gpu_bytes(device: torch.device) -> int:
     """Bytes this process can still allocate on ``device``: the device's free memory plus what PyTorch holds
     unused, within the process's cap when one is set (``torch.cuda.set_per_process_memory_fraction``)."""
+    device = torch.device(device)
+    if device.index is None:  # "cuda": the current device (the fraction getter needs an index)
+        device = torch.device("cuda", torch.cuda.current_device())
     free, total = torch.cuda.mem_get_info(device)
     allocated, reserved = torch.cuda.memory_allocated(device), torch.cuda.memory_reserved(device)
     usable = free + reserved - allocated
