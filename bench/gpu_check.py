@@ -65,7 +65,7 @@ def compare(clip: Path, out: dict) -> None:
     from cogvlm_media.analysis.windows import plan_windows
     from cogvlm_media.media import nvdec
     from cogvlm_media.media.decode import decode_small
-    from cogvlm_media.media.frames import frame_times, read_frames
+    from cogvlm_media.media.frames import decoded_frame_times as frame_times, read_frames
 
     times = frame_times(clip)
     windows = plan_windows([], times, float(len(times)) / 25, 24.0)
@@ -114,7 +114,7 @@ def compare(clip: Path, out: dict) -> None:
 
 def throughput(clips: list[Path], out: dict, threads: list[int], modes: list[str]) -> None:
     from cogvlm_media.media import nvdec
-    from cogvlm_media.media.frames import frame_times
+    from cogvlm_media.media.frames import decoded_frame_times as frame_times
 
     counts = {c: len(frame_times(c)) for c in clips}
     nvdec.decode_once(clips[0], counts[clips[0]])  # warm-up

@@ -69,7 +69,7 @@ def caption(rng: random.Random) -> str:
 
 
 def base_vectors(count: int, seed: int) -> tuple[list[str], np.ndarray, float]:
-    from cogvlm_media.search.embed import get_embedder
+    from cogvlm_media.search.sentence_vectors import get_embedder
 
     rng = random.Random(seed)
     texts = [caption(rng) for _ in range(count)]
@@ -162,7 +162,7 @@ def main() -> None:
 
     index = vec.VectorIndex(work / "vectors-000001")
     result["vector_mode"] = index.mode
-    from cogvlm_media.search.embed import get_embedder
+    from cogvlm_media.search.sentence_vectors import get_embedder
 
     embedder = get_embedder()
     queries = [QUERIES[i % len(QUERIES)] for i in range(args.queries)]

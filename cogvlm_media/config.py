@@ -77,7 +77,7 @@ class ModelSettings:
     # decoder of the window frames (media/frame_source.py): "auto" = NVDEC (decoding each file once, on the
     # GPU, for shots and windows) when CUDA and PyNvVideoCodec are there, else "decord"
     frame_source: str = "auto"
-    files_in_flight: int = 0  # files analysed at once by the batched path; 0: 4
+    files_in_flight: int = 0  # files analysed at once by the batched path; 0: one per CPU core, 4-16
     queue_windows: int = 0  # decoded windows waiting for the model at most; 0: one batch's worth
     linger_seconds: float = 0.5  # how long a part-filled batch waits for files still in their CPU stages
 
@@ -123,6 +123,8 @@ class Settings:
     watch: WatchSettings = field(default_factory=WatchSettings)
     export: ExportSettings = field(default_factory=ExportSettings)
     server: ServerSettings = field(default_factory=ServerSettings)
+    # [plugins.NAME] tables, read by the plugin of that name (docs/plugins.md); not checked here
+    plugins: dict[str, dict[str, Any]] = field(default_factory=dict)
 
     @property
     def db_url(self) -> str:
@@ -140,6 +142,8 @@ class Settings:
         data["watch"]["extensions"] = list(self.watch.extensions)
         if self.server.token:
             data["server"]["token"] = "(set)"  # never printed
+        if not self.plugins:
+            del data["plugins"]  # printed only when a plugin has settings
         return data
 
 
@@ -177,7 +181,7 @@ def load_settings(config_path: str | os.PathLike[str] | None = None) -> Settings
 
     settings = Settings(config_path=path if path.exists() else None)
     top = {k: v for k, v in raw.items() if k not in _SECTIONS}
-    unknown = sorted(set(top) - {"home", "database_url"})
+    unknown = sorted(set(top) - {"home", "database_url", "plugins"})
     if unknown:
         raise ConfigError(f"{path}: unknown key(s): {', '.join(unknown)}")
     changes: dict[str, Any] = {}
@@ -185,6 +189,11 @@ def load_settings(config_path: str | os.PathLike[str] | None = None) -> Settings
         changes["home"] = Path(str(top["home"])).expanduser()
     if "database_url" in top:
         changes["database_url"] = str(top["database_url"])
+    if "plugins" in top:
+        tables = top["plugins"]
+        if not isinstance(tables, dict) or not all(isinstance(t, dict) for t in tables.values()):
+            raise ConfigError(f"{path}: [plugins] holds one table per plugin, e.g. [plugins.NAME]")
+        changes["plugins"] = tables
     for name, cls in _SECTIONS.items():
         if name in raw:
             changes[name] = _section(cls, raw[name], name)

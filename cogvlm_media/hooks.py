@@ -1,8 +1,9 @@
-"""Events other stages subscribe to, without the core importing them eagerly.
+"""Events other stages subscribe to: the event-hooks of :mod:`cogvlm_media.hookspecs`, implemented by plugins.
 
 ``asset_changed`` fires after an asset's records were committed (ingest, marker import, edits);
-listeners keep derived data (search indexes) current. A listener's failure is logged, never raised:
-derived data is caught up from the database later.
+listeners (``asset_changed`` hookimpls, such as the search index's in :mod:`cogvlm_media.search.sync`)
+keep derived data current. Each listener is called on its own: a failure is logged, never raised, and
+the other listeners still run; derived data is caught up from the database later.
 
 Listeners run in the emitting thread, unless a long-running process (the watch daemon) opens
 :func:`background`: then they run on one background thread, so a worker can claim its next file
@@ -19,28 +20,28 @@ import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
-from importlib import import_module
 from typing import Any
 
 log = logging.getLogger(__name__)
 
-# event name -> "module:function" listeners, called as f(engine, settings, **payload)
-LISTENERS: dict[str, list[str]] = {
-    "asset_changed": ["cogvlm_media.search.sync:on_asset_changed"],
-}
-
 
 def _dispatch(event: str, engine: Any, settings: Any, payload: dict[str, Any]) -> None:
-    for target in LISTENERS.get(event, []):
-        module, func = target.split(":")
+    from cogvlm_media.plugin_manager import get_plugin_manager
+
+    try:
+        hook = getattr(get_plugin_manager().hook, event)
+    except Exception:  # a plugin that fails to load is reported where its own hooks are used
+        log.exception("no listeners for %s", event)
+        return
+    args = dict.fromkeys(hook.spec.argnames) if hook.spec else {}  # a payload key left out is None
+    args.update(engine=engine, settings=settings, **payload)
+    for impl in reversed(hook.get_hookimpls()):  # pluggy's call order: the last registered first
+        if impl.hookwrapper or impl.wrapper:
+            continue
         try:
-            listener = getattr(import_module(module), func)
-        except (ImportError, AttributeError):
-            continue  # a listener whose stage is not installed
-        try:
-            listener(engine, settings, **payload)
+            impl.function(*[args[name] for name in impl.argnames])
         except Exception:
-            log.exception("listener %s for %s failed", target, event)
+            log.exception("listener %s for %s failed", impl.plugin_name, event)
 
 
 class _Background:

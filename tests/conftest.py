@@ -55,3 +55,21 @@ def silent_clip(media_dir) -> mediagen.SampleInfo:
 def bad_inputs(media_dir, silent_clip) -> dict[str, Path]:
     """missing, zero_byte, random_bytes, truncated, audio_only, directory (with no video)."""
     return mediagen.bad_inputs(media_dir / "bad", silent_clip.path)
+
+
+@pytest.fixture
+def register_plugin():
+    """Register plugin objects on the one plugin manager for this test: ``register_plugin(obj)``.
+    Each is unregistered again when the test ends."""
+    from cogvlm_media.plugin_manager import get_plugin_manager
+
+    manager = get_plugin_manager()
+    names: list[str] = []
+
+    def register(plugin, name: str | None = None):
+        names.append(manager.register(plugin, name=name))
+        return plugin
+
+    yield register
+    for name in reversed(names):
+        manager.unregister(name=name)

@@ -4,20 +4,20 @@ from __future__ import annotations
 
 import threading
 
-from cogvlm_media.analysis import results as r
+from cogvlm_media import records
 from cogvlm_media.media.probe import MediaInfo
 
 MEDIA = MediaInfo("/x/a.mov", 1000, 10.0, 24000, 1001, 240, 320, 240, 0, "01:00:00:00", True, False, "h264", "mov", 0.0)
 
 
 def analysis(tag: str = "") -> dict:
-    shots = [r.Shot(0, 0, 119, 0.0, 5.005, "start"), r.Shot(1, 120, 239, 5.005, 10.0, "cut")]
-    windows = [r.Window(0, 0.0, 10.0, 0, 239, (0, 24, 48), (0.0, 1.001, 2.002), (0, 1))]
-    transcript = r.Transcript("en", (r.SpeechSegment(0, 1.0, 2.0, "Hello world.", (r.Word(" Hello", 1.0, 1.4),
-                                                                                      r.Word(" world.", 1.4, 2.0))),))
-    result = r.Analysis("embedded", "1", captions=[r.WindowCaption(0, "a caption" + tag, "embedded")],
-                        scenes=[r.Scene(0, 0.0, 10.0, "Hello" + tag, "summary" + tag, (0, 1))],
-                        moments=[r.KeyMoment(1.0, "Hello world." + tag, "Hello world.", "speech")])
+    shots = [records.Shot(0, 0, 119, 0.0, 5.005, "start"), records.Shot(1, 120, 239, 5.005, 10.0, "cut")]
+    windows = [records.Window(0, 0.0, 10.0, 0, 239, (0, 24, 48), (0.0, 1.001, 2.002), (0, 1))]
+    words = (records.Word(" Hello", 1.0, 1.4), records.Word(" world.", 1.4, 2.0))
+    transcript = records.Transcript("en", (records.SpeechSegment(0, 1.0, 2.0, "Hello world.", words),))
+    result = records.Analysis("embedded", "1", captions=[records.WindowCaption(0, "a caption" + tag, "embedded")],
+                              scenes=[records.Scene(0, 0.0, 10.0, "Hello" + tag, "summary" + tag, (0, 1))],
+                              moments=[records.KeyMoment(1.0, "Hello world." + tag, "Hello world.", "speech")])
     return dict(shots=shots, transcript=transcript, windows=windows, analysis=result)
 
 

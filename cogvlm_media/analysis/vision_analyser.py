@@ -14,11 +14,11 @@ from collections.abc import Sequence
 from dataclasses import replace
 
 from cogvlm_media.analysis.analyser import AnalysisInput, Progress
-from cogvlm_media.analysis.results import Analysis, KeyMoment, Scene, Window, WindowCaption
+from cogvlm_media.records import Analysis, KeyMoment, Scene, Window, WindowCaption
 from cogvlm_media.analysis.timerefs import parse_moments
 from cogvlm_media.analysis.window_questions import answer_items, ask_windows
 from cogvlm_media.config import Settings
-from cogvlm_media.model.prompts import CAPTION_PROMPT, MOMENT_PROMPT, SUMMARY_PROMPT, summary_prompt  # noqa: F401
+from cogvlm_media.model.prompts import CAPTION_PROMPT, MOMENT_PROMPT, summary_prompt
 
 NAME_WORDS = 8
 
@@ -52,16 +52,18 @@ def _first_sentence(text: str) -> str:
 class VisionAnalyser:
     """``chat``: the loaded model (default: loaded from ``[model]``); ``answerer``: where the questions go
     (default: the chat itself; the cross-file batcher passes a file's ticket); ``frame_source``: the
-    window frames' decoder (default: ``[model] frame_source``)."""
+    window frames' decoder (default: ``[model] frame_source``); ``prepare``: applied to each window's
+    frames before they are queued (the batched path preprocesses host frames there)."""
 
     name = "vision"
     version = "1"
 
-    def __init__(self, settings: Settings, chat=None, answerer=None, frame_source=None) -> None:
+    def __init__(self, settings: Settings, chat=None, answerer=None, frame_source=None, prepare=None) -> None:
         self.settings = settings
         self._chat = chat
         self.answerer = answerer
         self.frame_source = frame_source
+        self.prepare = prepare  # applied to each window's frames in this file's thread
 
     @property
     def chat(self):
@@ -98,7 +100,8 @@ class VisionAnalyser:
 
         reader = self._source().open(item.path)
         try:
-            answers = ask_windows(answerer, reader, windows, (CAPTION_PROMPT, MOMENT_PROMPT), progress=windows_done)
+            answers = ask_windows(answerer, reader, windows, (CAPTION_PROMPT, MOMENT_PROMPT), progress=windows_done,
+                                  prepare=self.prepare)
         finally:
             reader.close()
         captions = {w.index: a[0] for w, a in zip(windows, answers)}
@@ -148,9 +151,9 @@ def ground(settings: Settings, path: str, start: float, end: float, prompt: str,
     from cogvlm_media.analysis.timerefs import find_times
     from cogvlm_media.analysis.windows import plan_windows
     from cogvlm_media.media.frame_source import get_frame_source
-    from cogvlm_media.media.frames import frame_times
+    from cogvlm_media.media.frames import decoded_frame_times
 
-    times = frame_times(path)
+    times = decoded_frame_times(path)
     end = min(end, start + settings.analysis.window_seconds)
     inside = [i for i, t in enumerate(times) if start <= t < end]
     if not inside:

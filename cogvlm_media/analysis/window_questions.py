@@ -10,15 +10,17 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator, Sequence
 
-from cogvlm_media.analysis.results import Window
+from cogvlm_media.records import Window
 from cogvlm_media.model.engine import Questions, Request
 
 
-def window_items(reader, windows: Iterable[Window], queries: Sequence[str],
-                 max_new_tokens: int | None = None) -> Iterator[Questions]:
-    """One ``Questions`` per window, its frames decoded only when the item is taken."""
+def window_items(reader, windows: Iterable[Window], queries: Sequence[str], max_new_tokens: int | None = None,
+                 prepare: Callable | None = None) -> Iterator[Questions]:
+    """One ``Questions`` per window, its frames decoded only when the item is taken (and passed through
+    ``prepare``, e.g. ``model.inputs.preprocess_on_host``, in the caller's thread)."""
     for w in windows:
-        yield Questions(tuple(queries), reader.read(list(w.frame_indices)), max_new_tokens)
+        frames = reader.read(list(w.frame_indices))
+        yield Questions(tuple(queries), prepare(frames) if prepare else frames, max_new_tokens)
 
 
 def answer_items(answerer, items: Iterable[Questions], max_new_tokens: int | None = None,
@@ -33,7 +35,8 @@ def answer_items(answerer, items: Iterable[Questions], max_new_tokens: int | Non
 
 
 def ask_windows(answerer, reader, windows: Sequence[Window], queries: Sequence[str],
-                max_new_tokens: int | None = None,
-                progress: Callable[[int, int], None] | None = None) -> list[list[str]]:
+                max_new_tokens: int | None = None, progress: Callable[[int, int], None] | None = None,
+                prepare: Callable | None = None) -> list[list[str]]:
     """``answers[w][q]``: every query over every window's frames."""
-    return answer_items(answerer, window_items(reader, windows, queries, max_new_tokens), max_new_tokens, progress)
+    return answer_items(answerer, window_items(reader, windows, queries, max_new_tokens, prepare), max_new_tokens,
+                        progress)

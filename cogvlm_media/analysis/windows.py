@@ -14,7 +14,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from cogvlm_media.analysis.results import Shot, Window
+from cogvlm_media.records import Shot, Window
 
 MAX_FRAMES = 24
 

@@ -12,7 +12,8 @@ from typing import Optional
 import typer
 
 from cogvlm_media import __version__
-from cogvlm_media.cli.context import CliState
+from cogvlm_media.cli.context import CliState, print_error
+from cogvlm_media.plugin_manager import PluginError
 
 COMMAND_MODULES = [
     "ingest",
@@ -59,4 +60,8 @@ for _name in COMMAND_MODULES:
 
 
 def main() -> None:
-    app()
+    try:
+        app()
+    except PluginError as exc:  # a broken third-party plugin: one line, not a traceback
+        print_error(str(exc))
+        raise SystemExit(1) from None

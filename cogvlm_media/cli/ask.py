@@ -48,7 +48,7 @@ def register(app: typer.Typer) -> None:
         from cogvlm_media.analysis.window_questions import ask_windows
         from cogvlm_media.analysis.windows import plan_windows
         from cogvlm_media.media.frame_source import get_frame_source
-        from cogvlm_media.media.frames import FrameReadError, frame_times
+        from cogvlm_media.media.frames import FrameReadError, decoded_frame_times
         from cogvlm_media.media.probe import ProbeError, probe
         from cogvlm_media.media.timecode import Clock, seconds_label
         from rich.markup import escape
@@ -59,7 +59,7 @@ def register(app: typer.Typer) -> None:
                        "(a local checkpoint folder or a hub id) in the config")
         try:
             info = probe(file)
-            times = frame_times(file, info.frame_count)
+            times = decoded_frame_times(file, info.frame_count)
         except (ProbeError, FrameReadError) as exc:
             raise fail(f"{file}: {exc}") from None
         windows = [w for w in plan_windows([], times, info.duration, settings.analysis.window_seconds)

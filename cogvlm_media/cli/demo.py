@@ -9,8 +9,9 @@ import typer
 from rich.table import Table
 
 from cogvlm_media.cli.context import console, err_console, fail, require_ffmpeg, state
-from cogvlm_media.cli.ingest import ingest_files, summary_table
+from cogvlm_media.cli.ingest_display import IngestProgress, summary_table
 from cogvlm_media.cli.show import print_document
+from cogvlm_media.ingest import IngestOptions, ingest_paths
 from cogvlm_media.media.timecode import seconds_label
 from cogvlm_media.store.engine import read_session
 from cogvlm_media.store.queries import asset_document, find_asset
@@ -37,7 +38,9 @@ def register(app: typer.Typer) -> None:
                 raise fail(f"cannot render the sample clip: {exc}") from None
         err_console.print(f"Rendered {target} ({sample.duration:.1f} s, cuts at "
                           f"{', '.join(f'{t:.2f}' for t in sample.cut_times)} s)")
-        outcomes = ingest_files(st.settings, st.engine, [str(target)], reingest=True, show_progress=not quiet)
+        with IngestProgress(show=not quiet) as progress:
+            outcomes = ingest_paths(st.engine, st.settings, [str(target)], IngestOptions(reingest=True),
+                                    progress.callbacks)
         outcome = outcomes[0]
         if outcome.status != "done":
             raise fail(f"{target}: {outcome.error}")

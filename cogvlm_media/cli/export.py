@@ -11,6 +11,8 @@ from typing import Optional
 import typer
 
 from cogvlm_media.cli.context import console, err_console, fail, state
+from cogvlm_media.export.formats import all_formats, builtin_formats
+from cogvlm_media.plugin_manager import PluginError
 from cogvlm_media.export.timeline import KINDS, ExportError
 from cogvlm_media.store.engine import read_session
 from cogvlm_media.store.queries import AssetNotFound, find_asset
@@ -31,13 +33,33 @@ def _kinds(kind: list[str] | None) -> tuple[str, ...]:
     return chosen
 
 
+def _either(names: list[str]) -> str:
+    return f"{', '.join(names[:-1])} or {names[-1]}" if len(names) > 1 else "".join(names)
+
+
+def _help_formats(readable: bool = False) -> list:
+    """The formats the help text lists; a plugin that fails to load is reported when the command runs."""
+    try:
+        found = all_formats()
+    except PluginError:
+        found = list(builtin_formats())
+    return [f for f in found if f.round_trips or not readable]
+
+
+def _help_names(readable: bool = False) -> list[str]:
+    return [f.name for f in _help_formats(readable)]
+
+
+def _formats_epilog(readable: bool = False) -> str:
+    return "Formats: " + "; ".join(f"{f.name}: {f.description}" for f in _help_formats(readable)) + "."
+
+
 def register(app: typer.Typer) -> None:
-    @app.command()
+    @app.command(epilog=_formats_epilog())
     def export(
         ctx: typer.Context,
         assets: list[str] = typer.Argument(..., help="Asset ids or ingested paths."),
-        fmt: str = typer.Option(..., "--format", "-f", help="otio, edl-resolve, edl, fcp7xml, fcpxml, ffmetadata, "
-                                "vtt, youtube, mkvxml, json or csv."),
+        fmt: str = typer.Option(..., "--format", "-f", help=f"{_either(_help_names())}."),
         output: Optional[Path] = typer.Option(None, "-o", "--output",
                                               help="File (or folder with --split / several chapter files). Default: stdout."),
         start_tc: Optional[str] = typer.Option(None, "--start-tc", help="Timeline start timecode (default: the file's "
@@ -48,13 +70,13 @@ def register(app: typer.Typer) -> None:
                                        "imports: nudge (to the nearest free frame) or merge."),
     ) -> None:
         """Export markers and scenes to NLE timelines, chapter files or marker lists."""
-        from cogvlm_media.export.formats import FORMATS, render
+        from cogvlm_media.export.formats import format_names, get_format, render
         from cogvlm_media.export.timeline import plan
 
         st = state(ctx)
-        spec = FORMATS.get(fmt)
+        spec = get_format(fmt)
         if spec is None:
-            raise fail(f"unknown format {fmt!r} (choose from {', '.join(FORMATS)})")
+            raise fail(f"unknown format {fmt!r} (choose from {', '.join(format_names())})")
         if collisions not in ("nudge", "merge"):
             raise fail(f"unknown --collisions {collisions!r} (nudge or merge)")
         kinds = _kinds(kind)
@@ -63,7 +85,7 @@ def register(app: typer.Typer) -> None:
         with read_session(st.engine) as session:
             try:
                 rows = [find_asset(session, a) for a in assets]
-                groups = [[a] for a in rows] if (split or spec.write is None) else [rows]
+                groups = [[a] for a in rows] if (split or not spec.timeline) else [rows]
                 for group in groups:
                     p = plan(group, kinds=kinds, start_tc=start_tc, default_start_tc=st.settings.export.start_timecode)
                     for asset_id, text, said in render(spec, p, collisions):
@@ -100,7 +122,7 @@ def register(app: typer.Typer) -> None:
     ) -> None:
         """Write a copy of the media with its scenes as chapters (ffmpeg stream copy)."""
         from cogvlm_media.export.chapters import chapters_for, ffmetadata
-        from cogvlm_media.export.embed import embed_chapters
+        from cogvlm_media.export.mux_chapters import embed_chapters
         from cogvlm_media.export.timeline import placement
 
         st = state(ctx)
@@ -125,21 +147,23 @@ def register(app: typer.Typer) -> None:
 
 
 def _register_import(app: typer.Typer) -> None:
-    @app.command("import-markers")
+    @app.command("import-markers", epilog=_formats_epilog(readable=True))
     def import_markers(
         ctx: typer.Context,
-        file: Path = typer.Argument(..., help="An OTIO, EDL (Resolve or CMX), FCP 7 XML, FCPXML or JSON export."),
+        file: Path = typer.Argument(..., help="A marker file exported from an NLE or by `export`."),
         asset: str = typer.Option(..., "--asset", help="The asset the markers belong to."),
-        fmt: Optional[str] = typer.Option(None, "--format", "-f", help="Force a format (otherwise detected)."),
+        fmt: Optional[str] = typer.Option(None, "--format", "-f", help="Force a format: "
+                                          f"{_either(_help_names(readable=True))} (otherwise detected)."),
         start_tc: Optional[str] = typer.Option(None, "--start-tc", help="The timeline start used at export "
                                                "(EDL record timecode)."),
         no_delete: bool = typer.Option(False, "--no-delete", help="Never treat missing markers as deleted."),
     ) -> None:
         """Bring markers edited in an NLE back: changes and additions are stored as editor-verified."""
         from cogvlm_media import hooks
-        from cogvlm_media.export.markers_import import ImportFailed, read_markers
-        from cogvlm_media.export.reconcile import apply_import
+        from cogvlm_media.export.formats import read_markers
+        from cogvlm_media.export.markers_import import ImportFailed
         from cogvlm_media.store.engine import write_session
+        from cogvlm_media.store.marker_edits import apply_import
 
         st = state(ctx)
         try:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from pathlib import Path
 from typing import Optional
 
@@ -13,27 +14,13 @@ from cogvlm_media.cli.context import console, err_console, fail, state
 from cogvlm_media.media.timecode import seconds_label
 
 
-def _backend(ctx: typer.Context):
-    from cogvlm_media.search.backend import open_backend
-
-    st = state(ctx)
-    return open_backend(st.settings, st.engine)
-
-
-def _ready(backend) -> None:
-    """Exit with one clear line when there is nothing to search; catch up when behind."""
-    from cogvlm_media.search.sync import IndexBusy
-
-    status = backend.status()
-    if status.assets == 0 and status.documents == 0:
-        raise fail("the archive is empty: ingest footage first with `cogvlm-media ingest PATH`")
-    if not status.indexed:
-        raise fail(f"the archive ({status.assets} assets) is not indexed yet: run `cogvlm-media reindex`")
-    if status.pending:
-        try:
-            backend.catch_up(wait=False)
-        except IndexBusy:
-            err_console.print("note: the index is being updated by another process; results may lag")
+def _usage(exc) -> typer.Exit:
+    """A refused request (search.service.InvalidSearch) in the command line's words."""
+    if exc.field == "query":
+        return fail("empty query")
+    if exc.field == "mode":
+        return fail(f"--mode must be one of: {', '.join(exc.choices)}", 2)
+    return fail(f"unknown --kind {', '.join(exc.unknown)} (choose from {', '.join(exc.choices)})", 2)
 
 
 def register(app: typer.Typer) -> None:
@@ -50,21 +37,14 @@ def register(app: typer.Typer) -> None:
         as_json: bool = typer.Option(False, "--json", help="Machine-readable output (schema_version 1)."),
     ) -> None:
         """Search the archive: files and timecodes where something happens or is said."""
-        from cogvlm_media.search.backend import Filters
-        from cogvlm_media.search.documents import KINDS
-        from cogvlm_media.search.query import MODES
-        from cogvlm_media.search.query import search as run_search
+        from cogvlm_media.search.service import InvalidSearch, SearchService, check_request
         from cogvlm_media.store.engine import read_session
         from cogvlm_media.store.queries import AssetNotFound, find_asset
 
-        if not query.strip():
-            raise fail("empty query")
-        if mode not in MODES:
-            raise fail(f"--mode must be one of: {', '.join(MODES)}", 2)
-        kinds = tuple(dict.fromkeys(kind or []))
-        unknown = [k for k in kinds if k not in KINDS]
-        if unknown:
-            raise fail(f"unknown --kind {', '.join(unknown)} (choose from {', '.join(KINDS)})", 2)
+        try:
+            request = check_request(query, mode, kind or [], limit)
+        except InvalidSearch as exc:
+            raise _usage(exc) from None
         st = state(ctx)
         asset_ids: list[int] = []
         with read_session(st.engine) as session:
@@ -73,6 +53,7 @@ def register(app: typer.Typer) -> None:
                     asset_ids.append(find_asset(session, ref).id)
                 except AssetNotFound as exc:
                     raise fail(str(exc)) from None
+        request = replace(request, asset_ids=tuple(asset_ids))
         refiner = None
         if refine:
             from cogvlm_media.search.refine import RefineUnavailable, get_refiner
@@ -81,9 +62,13 @@ def register(app: typer.Typer) -> None:
                 refiner = get_refiner(st.settings)
             except RefineUnavailable as exc:
                 raise fail(str(exc)) from None
-        backend = _backend(ctx)
-        _ready(backend)
-        result = run_search(backend, st.engine, query, limit, Filters(tuple(asset_ids), kinds), mode)
+        service = SearchService(st.settings, st.engine)
+        ready = service.readiness()
+        if not ready.ready:
+            raise fail(ready.message)
+        if ready.lagging:
+            err_console.print("note: the index is being updated by another process; results may lag")
+        result = service.search(request)
         if refiner is not None:
             from cogvlm_media.search.refine import refine_hits
 

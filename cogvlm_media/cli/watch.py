@@ -10,11 +10,57 @@ from pathlib import Path
 from typing import Optional
 
 import typer
+from rich.console import Console, Group
+from rich.live import Live
 from rich.table import Table
 
 from cogvlm_media.cli.context import console, err_console, fail, state
 from cogvlm_media.store import jobs
+from cogvlm_media.watch.snapshot import WatchStatus
 from cogvlm_media.watch.status import status_document
+
+ROOT_STATES = {"missing": "[red]missing[/]", "watching": "[green]watching[/]"}
+
+
+def _panel(status: WatchStatus) -> Group:
+    roots = Table(title="cogvlm-media watch", show_header=True, expand=False)
+    for col in ("folder", "mode", "state", "rebuilds"):
+        roots.add_column(col)
+    for r in status.roots:
+        roots.add_row(r.path, r.mode, ROOT_STATES.get(r.state, r.state) + (f" {r.error}" if r.error else ""),
+                      str(r.rebuilds))
+    c = status.counts
+    summary = (f"settling {status.settling} · queued {c.get('queued', 0)} · running {c.get('running', 0)} · "
+               f"retrying {c.get('failed', 0)} · done {c.get('done', 0)} · quarantined {c.get('quarantined', 0)}")
+    jobs_table = Table(show_header=True, expand=False)
+    for col in ("job", "file", "stage", "seconds"):
+        jobs_table.add_column(col)
+    for job in status.running:
+        jobs_table.add_row(f"#{job.run_id}", os.path.basename(job.path), job.stage, f"{job.seconds:.0f}")
+    return Group(roots, summary, jobs_table, "\n".join(status.recent))
+
+
+class WatchScreen:
+    """Draws the daemon's snapshots: a live panel on a terminal, else each note as one line."""
+
+    def __init__(self, out: Console) -> None:
+        self.out = out
+        self.live = Live(console=out, refresh_per_second=2, transient=False) if out.is_terminal else None
+
+    def __call__(self, status: WatchStatus) -> None:
+        if self.live is not None:
+            self.live.update(_panel(status))
+        elif status.note is not None:
+            self.out.print(status.note, soft_wrap=True, markup=False)
+
+    def __enter__(self) -> WatchScreen:
+        if self.live is not None:
+            self.live.start()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        if self.live is not None:
+            self.live.stop()
 
 
 def _print_status(doc: dict) -> None:
@@ -73,8 +119,9 @@ def register(app: typer.Typer) -> None:
                 roots.append(path)
         options = WatchOptions(roots=roots, poll=poll, workers=workers or settings.watch.workers,
                                exit_when_idle=exit_when_idle, scan_only=scan_only, probe=not no_probe)
-        daemon = Daemon(st.engine, settings, options, console=err_console)
-        code = daemon.run()
+        with WatchScreen(err_console) as screen:
+            daemon = Daemon(st.engine, settings, options, reporter=screen)
+            code = daemon.run()
         if daemon.abandoned_threads:
             # a released job's thread, or a search-index update, is still in native code (torch,
             # CTranslate2): the run is back in the queue and the index catches up on the next start, so

@@ -24,7 +24,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from cogvlm_media.media.ffmpeg_tools import require
-from cogvlm_media.store import models as m
+from cogvlm_media.store.models import Asset, Marker, Window
 from cogvlm_media.store.queries import live_markers
 
 from cogvlm_media.model.prompts import CAPTION_PROMPT
@@ -42,11 +42,11 @@ class DatasetResult:
     jsonl: Path
 
 
-def _overlaps(mk: m.Marker, start: float, end: float) -> bool:
+def _overlaps(mk: Marker, start: float, end: float) -> bool:
     return mk.time < end and mk.time + max(mk.duration or 0.0, 0.0) > start if mk.duration else start <= mk.time < end
 
 
-def records_for(asset: m.Asset) -> list[tuple[m.Window, str, str]]:
+def records_for(asset: Asset) -> list[tuple[Window, str, str]]:
     """(window, query, response) pairs for one asset."""
     live = live_markers(asset)
     out = []
@@ -75,8 +75,8 @@ def cut_clip(source: str, start: float, end: float, out: Path) -> None:
     os.replace(partial, out)
 
 
-def write_dataset(session: Session, folder: Path, assets: list[m.Asset] | None = None) -> DatasetResult:
-    assets = assets if assets is not None else list(session.scalars(select(m.Asset).order_by(m.Asset.id)))
+def write_dataset(session: Session, folder: Path, assets: list[Asset] | None = None) -> DatasetResult:
+    assets = assets if assets is not None else list(session.scalars(select(Asset).order_by(Asset.id)))
     plan = []
     for asset in assets:
         rows = records_for(asset)

@@ -1,12 +1,13 @@
 """Markers coming back from an NLE, read into one shape (:class:`Incoming`, frames from the file's
-first frame) by a small reader per format; :mod:`cogvlm_media.export.reconcile` stores them."""
+first frame) by a small reader per format, with a detector that says how surely a file is in it. The
+format registry (:mod:`cogvlm_media.export.formats`) names them and reads a file through them;
+:func:`cogvlm_media.store.marker_edits.apply_import` stores what they read."""
 
 from __future__ import annotations
 
 import json
 import re
 import xml.etree.ElementTree as ET
-from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
 
@@ -14,51 +15,40 @@ import opentimelineio as otio
 from opentimelineio import opentime
 
 from cogvlm_media.export import resolve_edl
-from cogvlm_media.export.timeline import NAMESPACE, check_timecode, placement, split_tag
-from cogvlm_media.store import models as m
+from cogvlm_media.export.adapters import ascii_name
+from cogvlm_media.export.timeline import NAMESPACE, Placement, check_timecode, split_tag
+from cogvlm_media.store.marker_edits import ImportSet, Incoming
+from cogvlm_media.store.models import Asset
 
-FORMATS = ("otio", "edl-resolve", "edl", "fcp7xml", "fcpxml", "json")
+HEAD = 4000  # characters a detector looks at for a schema or root element
 
 
 class ImportFailed(ValueError):
     """The file cannot be imported; the message is one line for the user."""
 
 
-@dataclass(frozen=True)
-class Incoming:
-    ids: tuple[int, ...]
-    frame: int
-    frames: int | None  # None: the format does not carry durations
-    name: str
-    note: str | None  # None: the format does not carry notes
-    colour: str | None = None
-    kind: str | None = None
-    upper_cased: bool = False  # CMX writers upper-case names: compare case-insensitively
+def detect_otio(path: Path, text: str) -> int:
+    return 3 if path.suffix.lower() == ".otio" or '"OTIO_SCHEMA"' in text[:HEAD] else 0
 
 
-@dataclass
-class ImportSet:
-    format: str
-    items: list[Incoming]
-    carries_ids: bool
-    kinds: tuple[str, ...] | None = None  # kinds the export held (None: unknown, all kinds)
+def detect_json(path: Path, text: str) -> int:
+    return 3 if path.suffix.lower() == ".json" else 0
 
 
-def detect(path: Path, text: str) -> str:
-    head = text[:4000]
-    if path.suffix.lower() == ".otio" or '"OTIO_SCHEMA"' in head:
-        return "otio"
-    if path.suffix.lower() == ".json":
-        return "json"
-    if "<xmeml" in head:
-        return "fcp7xml"
-    if "<fcpxml" in head:
-        return "fcpxml"
-    if "|C:" in text and "|M:" in text:
-        return "edl-resolve"
-    if re.search(r"^\s*TITLE:|^\d{3}\s", text, re.M):
-        return "edl"
-    raise ImportFailed(f"{path}: not a marker file cogvlm-media can read ({', '.join(FORMATS)})")
+def detect_fcp7xml(path: Path, text: str) -> int:
+    return 2 if "<xmeml" in text[:HEAD] else 0
+
+
+def detect_fcpxml(path: Path, text: str) -> int:
+    return 2 if "<fcpxml" in text[:HEAD] else 0
+
+
+def detect_resolve_edl(path: Path, text: str) -> int:
+    return 1 if "|C:" in text and "|M:" in text else 0
+
+
+def detect_cmx_edl(path: Path, text: str) -> int:
+    return 1 if re.search(r"^\s*TITLE:|^\d{3}\s", text, re.M) else 0
 
 
 def ndf_locators(text: str, rate: float) -> str:
@@ -74,7 +64,7 @@ def _frame(t: opentime.RationalTime, rate: Fraction) -> int:
     return int(round(t.rescaled_to(float(rate)).value))
 
 
-def _pick_clip(tl: otio.schema.Timeline, asset: m.Asset) -> otio.schema.Clip:
+def _pick_clip(tl: otio.schema.Timeline, asset: Asset) -> otio.schema.Clip:
     clips = list(tl.find_clips())
     names = {Path(p.path).name for p in asset.paths}
     for c in clips:
@@ -88,10 +78,14 @@ def _pick_clip(tl: otio.schema.Timeline, asset: m.Asset) -> otio.schema.Clip:
     raise ImportFailed(f"the timeline has {len(clips)} clips and none is asset {asset.id}")
 
 
-def _otio(tl, asset: m.Asset, rate: Fraction, src_start: int) -> ImportSet:
+# Readers, one per format: (text, asset, its placement on its own frame grid, the timeline's start timecode)
+# -> the markers the file holds (ImportFailed, or any exception from the parser, when it cannot be read).
+def read_otio(text: str, asset: Asset, placed: Placement, start_tc: str) -> ImportSet:
+    rate = placed.rate
+    tl = otio.adapters.read_from_string(text, "otio_json")
     clip = _pick_clip(tl, asset)
     ref = clip.media_reference
-    base = _frame(ref.available_range.start_time, rate) if ref and ref.available_range else src_start
+    base = _frame(ref.available_range.start_time, rate) if ref and ref.available_range else placed.source_start
     items = []
     for mk in clip.markers:
         meta = mk.metadata.get(NAMESPACE, {})
@@ -103,7 +97,8 @@ def _otio(tl, asset: m.Asset, rate: Fraction, src_start: int) -> ImportSet:
     return ImportSet("otio", items, True, tuple(kinds) if kinds else None)
 
 
-def _json(text: str, asset: m.Asset, rate: Fraction) -> ImportSet:
+def read_json(text: str, asset: Asset, placed: Placement, start_tc: str) -> ImportSet:
+    rate = placed.rate
     data = json.loads(text)
     if data.get("format") != "cogvlm-media-markers":
         raise ImportFailed("not a cogvlm-media marker list (format cogvlm-media-markers)")
@@ -121,7 +116,9 @@ def _json(text: str, asset: m.Asset, rate: Fraction) -> ImportSet:
     return ImportSet("json", items, True, tuple(kinds) if kinds else None)
 
 
-def _resolve(text: str, rate: Fraction, record_start: int) -> ImportSet:
+def read_resolve_edl(text: str, asset: Asset, placed: Placement, start_tc: str) -> ImportSet:
+    rate = placed.rate
+    record_start = check_timecode(start_tc, rate)
     items = []
     for mk in resolve_edl.read(text, rate):
         note, ids = split_tag(mk.note)
@@ -130,15 +127,34 @@ def _resolve(text: str, rate: Fraction, record_start: int) -> ImportSet:
     return ImportSet("edl-resolve", items, True)
 
 
-def _cmx(text: str, asset: m.Asset, rate: Fraction, src_start: int) -> ImportSet:
+_CMX_EVENT_RE = re.compile(r"^\d{3,}\s.*?(\d\d:\d\d:\d\d[:;]\d\d)\s+(\d\d:\d\d:\d\d[:;]\d\d)\s+"
+                           r"(\d\d:\d\d:\d\d[:;]\d\d)\s+(\d\d:\d\d:\d\d[:;]\d\d)\s*$", re.M)
+
+
+def read_cmx_edl(text: str, asset: Asset, placed: Placement, start_tc: str) -> ImportSet:
+    """Locators are record (timeline) timecode, as Avid writes them; one that falls outside its event's
+    record range but inside its source range (older cogvlm-media EDLs) is read as source timecode."""
+    rate, src_start = placed.rate, placed.source_start
     tl = otio.adapters.read_from_string(ndf_locators(text, float(rate)), "cmx_3600", rate=float(rate))
     clip = _pick_clip(tl, asset)
-    items = [Incoming((), _frame(mk.marked_range.start_time, rate) - src_start, None, mk.name, None,
-                      mk.color or None, upper_cased=True) for mk in clip.markers]
+    events = [[int(round(opentime.from_timecode(tc, float(rate)).value)) for tc in found.groups()]
+              for found in _CMX_EVENT_RE.finditer(text)]
+    clips = list(tl.find_clips())
+    src_in, src_out, rec_in, rec_out = events[clips.index(clip)] if len(events) == len(clips) else (0, 0, 0, 0)
+    # the EDL carries names as upper-case ASCII: one that folds to a stored name is that name
+    stored = {ascii_name(mk.name).upper(): mk.name for mk in asset.markers if not mk.superseded}
+    items = []
+    for mk in clip.markers:
+        frame = _frame(mk.marked_range.start_time, rate)
+        if rec_in <= frame < rec_out or not src_in <= frame < src_out:
+            frame = frame - rec_in + src_in
+        name = stored.get(" ".join(mk.name.split()).upper(), mk.name)
+        items.append(Incoming((), frame - src_start, None, name, None, mk.color or None, upper_cased=True))
     return ImportSet("edl", items, False)
 
 
-def _fcp7(text: str, asset: m.Asset, rate: Fraction) -> ImportSet:
+def read_fcp7xml(text: str, asset: Asset, placed: Placement, start_tc: str) -> ImportSet:
+    rate = placed.rate
     tl = otio.adapters.read_from_string(text, "fcp_xml")
     clip = _pick_clip(tl, asset)
     ref = clip.media_reference
@@ -159,9 +175,10 @@ def _fcpx_time(value: str | None) -> Fraction:
     return Fraction((value or "0s").rstrip("s") or "0")
 
 
-def _fcpx(text: str, rate: Fraction, src_start: int) -> ImportSet:
+def read_fcpxml(text: str, asset: Asset, placed: Placement, start_tc: str) -> ImportSet:
     """From the XML itself: OTIO's FCPX reader ignores notes and chapter markers and truncates
     23.976/29.97/59.94 to whole frame rates (marker times then drift by up to a frame)."""
+    rate, src_start = placed.rate, placed.source_start
     root = ET.fromstring(text.encode("utf-8"))
     if root.tag != "fcpxml":
         raise ImportFailed("not an FCPXML document")
@@ -174,34 +191,3 @@ def _fcpx(text: str, rate: Fraction, src_start: int) -> ImportSet:
                               int(round(_fcpx_time(el.get("duration")) * rate)), el.get("value") or "", note,
                               kind="scene" if el.tag == "chapter-marker" else None))
     return ImportSet("fcpxml", items, True)
-
-
-def read_markers(path: Path, asset: m.Asset, *, fmt: str | None = None, start_tc: str | None = None,
-                 default_start_tc: str = "01:00:00:00") -> ImportSet:
-    try:
-        text = Path(path).read_text(encoding="utf-8-sig")
-    except (OSError, UnicodeDecodeError) as exc:
-        raise ImportFailed(f"{path}: cannot read ({exc.__class__.__name__}: {exc})") from None
-    fmt = fmt or detect(Path(path), text)
-    if fmt not in FORMATS:
-        raise ImportFailed(f"unknown import format {fmt!r} (choose from {', '.join(FORMATS)})")
-    clip = placement(asset, ())
-    rate = clip.rate
-    try:
-        if fmt == "otio":
-            return _otio(otio.adapters.read_from_string(text, "otio_json"), asset, rate, clip.source_start)
-        if fmt == "json":
-            return _json(text, asset, rate)
-        if fmt == "edl-resolve":
-            record_start = check_timecode(start_tc or asset.start_timecode or default_start_tc, rate)
-            return _resolve(text, rate, record_start)
-        if fmt == "edl":
-            return _cmx(text, asset, rate, clip.source_start)
-        if fmt == "fcp7xml":
-            return _fcp7(text, asset, rate)
-        return _fcpx(text, rate, clip.source_start)
-    except ImportFailed:
-        raise
-    except Exception as exc:  # adapters raise many types on malformed input
-        first = (str(exc).strip().splitlines() or [exc.__class__.__name__])[0][:200]
-        raise ImportFailed(f"{path}: not a readable {fmt} file ({first})") from None

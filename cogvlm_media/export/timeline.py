@@ -19,11 +19,10 @@ from opentimelineio import opentime
 
 from cogvlm_media.media.timecode import is_drop_frame_rate, parse_timecode
 from cogvlm_media.media.timecode import label as timecode_label
-from cogvlm_media.store import models as m
-from cogvlm_media.store.queries import live_markers
+from cogvlm_media.store.models import Asset
+from cogvlm_media.store.queries import KINDS, Mark, marks_for  # noqa: F401 (exporters read them from here)
 
 NAMESPACE = "cogvlm_media"
-KINDS = ("scene", "speech", "moment", "editor")
 
 # OTIO colour -> (DaVinci Resolve marker colour, Premiere Pro marker colour index for setColorByIndex)
 COLOURS: dict[str, tuple[str, int]] = {
@@ -76,26 +75,6 @@ def tagged(note: str, ids: tuple[int, ...]) -> str:
     return f"{note} {tag}".strip() if note else tag
 
 
-@dataclass(frozen=True)
-class Mark:
-    """One marker on an asset's frame grid."""
-
-    ids: tuple[int, ...]
-    frame: int  # from the file's first frame
-    frames: int  # duration in frames, 0 for a point marker
-    name: str
-    note: str
-    kind: str
-    colour: str
-    source: str = ""
-    verified: bool = False
-    scene_id: int | None = None
-
-    @property
-    def id(self) -> int | None:
-        return self.ids[0] if self.ids else None
-
-
 @dataclass
 class Placement:
     """One asset as a clip: where its media starts (source timecode) and where it sits on the timeline."""
@@ -109,6 +88,9 @@ class Placement:
     source_drop: bool
     record_offset: int  # frames from the timeline's start to the clip's first frame
     marks: list[Mark]
+    width: int = 0
+    height: int = 0
+    has_audio: bool = False
 
 
 @dataclass
@@ -142,25 +124,7 @@ def _drop(text: str | None, rate: Fraction) -> bool:
     return bool(text and ";" in text) and is_drop_frame_rate(rate)
 
 
-def marks_for(asset: m.Asset, kinds: tuple[str, ...] = KINDS) -> list[Mark]:
-    """Live markers of the given kinds, snapped to frames, verified ones first at equal times."""
-    rate = Fraction(asset.fps_num, asset.fps_den)
-    last = max(asset.frame_count - 1, 0)
-    out = []
-    for mk in live_markers(asset):
-        if mk.kind not in kinds:
-            continue
-        start = min(max(int(round(Fraction(mk.time).limit_denominator(10**9) * rate)), 0), last)
-        end = int(round(Fraction(mk.time + (mk.duration or 0)).limit_denominator(10**9) * rate))
-        frames = max(0, min(end, asset.frame_count) - start) if mk.duration else 0
-        out.append(Mark(ids=(mk.id,), frame=start, frames=frames, name=mk.name or "", note=mk.note or "",
-                        kind=mk.kind, colour=(mk.colour or "YELLOW").upper(), source=mk.source,
-                        verified=bool(mk.verified), scene_id=mk.scene_id))
-    out.sort(key=lambda k: (k.frame, not k.verified, k.kind != "scene", k.id or 0))
-    return out
-
-
-def placement(asset: m.Asset, kinds: tuple[str, ...], record_offset: int = 0) -> Placement:
+def placement(asset: Asset, kinds: tuple[str, ...], record_offset: int = 0) -> Placement:
     rate = Fraction(asset.fps_num, asset.fps_den)
     source_start = 0
     if asset.start_timecode:
@@ -172,10 +136,11 @@ def placement(asset: m.Asset, kinds: tuple[str, ...], record_offset: int = 0) ->
     return Placement(asset_id=asset.id, path=path, name=Path(path).name, rate=rate,
                      frame_count=asset.frame_count, source_start=source_start,
                      source_drop=_drop(asset.start_timecode, rate), record_offset=record_offset,
-                     marks=marks_for(asset, kinds))
+                     marks=marks_for(asset, kinds), width=asset.width or 0, height=asset.height or 0,
+                     has_audio=bool(asset.has_audio))
 
 
-def plan(assets: list[m.Asset], *, kinds: tuple[str, ...] = KINDS, start_tc: str | None = None,
+def plan(assets: list[Asset], *, kinds: tuple[str, ...] = KINDS, start_tc: str | None = None,
          default_start_tc: str = "01:00:00:00", name: str | None = None) -> Plan:
     """One timeline for ``assets`` placed end to end. The timeline starts at ``start_tc`` when given,
     else at the first file's own start timecode, else at ``default_start_tc``."""
@@ -204,9 +169,11 @@ def file_url(path: str) -> str:
 
 
 def to_otio(p: Plan, *, relative_clip_markers: bool = False, sequence_markers: bool = False,
-            comments_in: str | None = None) -> otio.schema.Timeline:
+            comments_in: str | None = None, audio: bool = True) -> otio.schema.Timeline:
     """The plan as an OTIO timeline: one video track, one clip per asset, markers on the clips (in the
     clip's media time, i.e. from its source start timecode) with a ``cogvlm_media`` metadata namespace.
+    With ``audio`` and any asset with sound, an ``A1`` audio track holds the same clips (no markers),
+    with a gap where a file has no audio.
 
     ``relative_clip_markers`` counts clip markers from the media's first frame (FCP 7 XML's convention);
     ``sequence_markers`` repeats every marker on the stack in timeline time; ``comments_in`` names an
@@ -229,6 +196,18 @@ def to_otio(p: Plan, *, relative_clip_markers: bool = False, sequence_markers: b
             if sequence_markers:
                 tl.tracks.markers.append(_marker(mk, c.record_offset + mk.frame, rate, comments_in))
         track.append(clip)
+    if audio and any(c.has_audio for c in p.clips):
+        sound = otio.schema.Track(name="A1", kind=otio.schema.TrackKind.Audio)
+        for c, video in zip(p.clips, track):
+            if not c.has_audio:
+                sound.append(otio.schema.Gap(duration=opentime.RationalTime(c.frame_count, rate)))
+                continue
+            ref = otio.schema.ExternalReference(target_url=video.media_reference.target_url,
+                                                available_range=video.media_reference.available_range)
+            clip = otio.schema.Clip(name=c.name, media_reference=ref, source_range=video.source_range)
+            clip.metadata[NAMESPACE] = {"asset_id": c.asset_id}
+            sound.append(clip)
+        tl.tracks.append(sound)
     return tl
 
 

@@ -4,7 +4,7 @@ Chosen by configuration alone (``batched_enabled``): the vision analyser is in u
 set) and a CUDA device is present; ``[model] batched = "on"`` forces it (tests run it on the CPU),
 ``"off"`` keeps one file at a time. ``ingest`` and ``watch`` both take it.
 
-Each file runs ``session.process_run`` in its own thread (probe, shots, speech, windows on the CPU;
+Each file runs ``claimed_run.process_run`` in its own thread (probe, shots, speech, windows on the CPU;
 then its windows go to the shared ``WindowBatcher`` through the file's ticket, decoded one window at a
 time by the ``FrameSource``; then the store write and the search-index update, in the file's thread,
 never in the batcher's). ``files_in_flight`` files at once keep the batches full; one long file fills
@@ -17,14 +17,17 @@ from __future__ import annotations
 
 import os
 import threading
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 
 from cogvlm_media.config import Settings
-from cogvlm_media.ingest.session import Outcome, process_run
+from cogvlm_media.ingest.claimed_run import Outcome, process_run
+from cogvlm_media.ingest.paths import SKIPPED_BUSY, IngestCallbacks, IngestOptions, claim_path
 
-DEFAULT_FILES_IN_FLIGHT = 4
-FileStage = Callable[[str, str, float, float], None]  # (path, stage, done, total)
+
+def default_files_in_flight() -> int:
+    """Enough files in their CPU stages to keep a large batch fed: one per CPU core, 4 to 16."""
+    return min(16, max(4, os.cpu_count() or 4))
 
 
 def cuda_present() -> bool:
@@ -61,10 +64,14 @@ class BatchedPipeline:
         ms = settings.model
         self.chat = chat
         self.frame_source = frame_source or get_frame_source(ms.frame_source)
-        self.files_in_flight = max(1, ms.files_in_flight or DEFAULT_FILES_IN_FLIGHT)
+        self.files_in_flight = max(1, ms.files_in_flight or default_files_in_flight())
         self.linger = ms.linger_seconds if linger is None else linger
         self.batcher = None
         self._lock = threading.Lock()
+        # host frames are preprocessed (224 px, float) in the file threads, not in the batcher's
+        from cogvlm_media.model.inputs import preprocess_on_host
+
+        self.prepare = preprocess_on_host
 
     def start(self) -> "BatchedPipeline":
         """Load the model (once, whichever thread asks first) and start the batcher."""
@@ -96,43 +103,38 @@ class BatchedPipeline:
 
         self.start()
         with self.batcher.ticket(run.path) as ticket:
-            analyser = VisionAnalyser(settings, chat=self.chat, answerer=ticket, frame_source=self.frame_source)
+            analyser = VisionAnalyser(settings, chat=self.chat, answerer=ticket, frame_source=self.frame_source,
+                                      prepare=self.prepare)
             return process_run(engine, settings, run, worker, on_stage=on_stage, analyser=analyser)
 
-    def ingest_paths(self, engine, paths: Sequence[str], reingest: bool = False,
-                     on_stage: FileStage | None = None,
-                     on_outcome: Callable[[Outcome], None] | None = None) -> list[Outcome]:
-        """Enqueue ``paths``, then claim and process them ``files_in_flight`` at a time; outcomes in the
-        order of ``paths``."""
+    def ingest_paths(self, engine, paths: Sequence[str], options: IngestOptions = IngestOptions(),
+                     callbacks: IngestCallbacks = IngestCallbacks()) -> list[Outcome]:
+        """``ingest.ingest_paths`` with ``files_in_flight`` files claimed and processed at once; outcomes in
+        the order of ``paths``. Stage events name their file (``callbacks.file_stage``)."""
         from cogvlm_media.store import jobs
 
-        runs = []
-        for path in paths:
-            try:
-                st = os.stat(path)
-                size, mtime = st.st_size, st.st_mtime_ns
-            except OSError:
-                size = mtime = None
-            run_id, _ = jobs.enqueue(engine, path, size=size, mtime_ns=mtime, source="ingest", reingest=reingest,
-                                     max_attempts=1)
-            runs.append((run_id, path))
+        counter = iter(range(1, len(paths) + 1))
+        lock = threading.Lock()
 
-        def one(run_id: int, path: str) -> Outcome:
+        def one(path: str) -> Outcome:
             worker = jobs.worker_id()
-            run = jobs.claim(engine, worker, self.settings.watch.lease_seconds, run_id=run_id)
+            run_id, run = claim_path(engine, self.settings, path, worker, options)
             if run is None:
-                outcome = Outcome(run_id, path, "skipped", error="already being ingested by another process")
+                outcome = Outcome(run_id, path, "skipped", error=SKIPPED_BUSY)
             else:
-                stage = (lambda s, d, t: on_stage(path, s, d, t)) if on_stage else None
+                with lock:
+                    number = next(counter)
+                if callbacks.file_started:
+                    callbacks.file_started(number, len(paths), path)
+                stage = (lambda s, d, t: callbacks.file_stage(path, s, d, t)) if callbacks.file_stage else None
                 outcome = self.process_run(engine, self.settings, run, worker, on_stage=stage)
-            if on_outcome:
-                on_outcome(outcome)
+            if callbacks.file_done:
+                callbacks.file_done(outcome)
             return outcome
 
         self.start()
         with ThreadPoolExecutor(self.files_in_flight, thread_name_prefix="ingest-file") as pool:
-            futures = [pool.submit(one, run_id, path) for run_id, path in runs]
-            return [f.result() for f in futures]
+            return list(pool.map(one, paths))
 
 
 def pipeline_for(settings: Settings) -> BatchedPipeline | None:

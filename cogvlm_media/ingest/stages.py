@@ -1,19 +1,21 @@
-"""Run the analysis stages for one file, in memory (no database): probe → frames → shots ∥ speech →
-windows → analyse. The caller stores the result in one transaction."""
+"""Run the analysis stages for one file, in memory (no database): probe → frames → shots ∥ (speech, then
+any plugin stages) → windows → analyse. The caller stores the result in one transaction."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
+from typing import Any
 
 import numpy as np
 
-from cogvlm_media.analysis import results as r
+from cogvlm_media import records
 from cogvlm_media.analysis.analyser import AnalysisInput, get_analyser
+from cogvlm_media.analysis.stage import StageInput, stages
 from cogvlm_media.analysis.windows import plan_windows
 from cogvlm_media.config import Settings
-from cogvlm_media.media.frames import FrameReadError, frame_times
+from cogvlm_media.media.frames import FrameReadError, decoded_frame_times
 from cogvlm_media.media.probe import MediaInfo, ProbeError, probe
 
 StageCallback = Callable[[str, float, float], None]  # (stage, done, total)
@@ -31,10 +33,11 @@ class IngestError(Exception):
 class FileAnalysis:
     media: MediaInfo
     frame_times: np.ndarray
-    shots: list[r.Shot]
-    transcript: r.Transcript | None
-    windows: list[r.Window]
-    analysis: r.Analysis
+    shots: list[records.Shot]
+    transcript: records.Transcript | None
+    windows: list[records.Window]
+    analysis: records.Analysis
+    stage_results: dict[str, Any] = field(default_factory=dict)  # every stage's result, by stage name
 
 
 def _report(on_stage: StageCallback | None, stage: str):
@@ -59,39 +62,43 @@ def analyse_file(path: str, settings: Settings, media: MediaInfo | None = None,
     When the analyser's frame source decodes whole files (``decode_file``: NVDEC), the file is decoded
     once, before shot detection, which takes its small frames; the windows' frames come from the same
     decode. Otherwise shots decode their own small frames and the windows read theirs (the CPU path)."""
-    from cogvlm_media.analysis.shots import detect_shots
-    from cogvlm_media.analysis.speech import transcribe
-
     media = media or probe_file(path)
     _report(on_stage, "probe")(1, 1)
     try:
-        times = frame_times(path, expected_frames=media.frame_count)
+        times = decoded_frame_times(path, expected_frames=media.frame_count)
     except FrameReadError as exc:
         raise IngestError(str(exc)) from None
+
+    enabled = stages(settings)
+    shot_stage = next((s for s in enabled if s.name == "shots"), None)
+    if shot_stage is None:
+        raise IngestError("no 'shots' stage is enabled (the windows are planned from the shots)")
     analyser = analyser or get_analyser(settings)
-    source = getattr(analyser, "frame_source", None)
-    decode = getattr(source, "decode_file", None)
+    frame_source = getattr(analyser, "frame_source", None)
+    decode = getattr(frame_source, "decode_file", None)
+    source = StageInput(path=path, media=media, settings=settings, frame_times=times)
     try:
-        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="speech") as pool:
-            speech = pool.submit(transcribe, path, media, settings, progress=_report(on_stage, "speech")) \
-                if media.has_audio else None
-            small = None
+        # shots on this thread (after the one decode, where there is one); the other stages meanwhile on
+        # one background thread, in registration order
+        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="stage") as pool:
+            others = {s.name: pool.submit(s.run, source, _report(on_stage, s.name))
+                      for s in enabled if s is not shot_stage}
+            shot_source = source
             if decode is not None:
                 video = decode(path, len(times), progress=_report(on_stage, "decode"))
-                small = video.small if video is not None else None
-            shots = detect_shots(path, media, settings, frames=small, progress=_report(on_stage, "shots"),
-                                 times=times)
-            transcript = speech.result() if speech else None
-        if not media.has_audio:
-            _report(on_stage, "speech")(1, 1)
+                if video is not None:
+                    shot_source = replace(source, small_frames=video.small)
+            results: dict[str, Any] = {"shots": shot_stage.run(shot_source, _report(on_stage, "shots"))}
+            results.update((name, future.result()) for name, future in others.items())
+        shots, transcript = results["shots"], results.get("speech")
 
         windows = plan_windows(shots, times, media.duration, settings.analysis.window_seconds)
         _report(on_stage, "windows")(1, 1)
         item = AnalysisInput(path=path, media=media, shots=shots, transcript=transcript, windows=windows,
-                             frame_times=times)
+                             frame_times=times, stage_results=results)
         analysis = analyser.analyse(item, progress=_report(on_stage, "analyse"))
     finally:
         if decode is not None:
-            source.release(path)  # the decoded frames of a file that failed, too
+            frame_source.release(path)  # the decoded frames of a file that failed, too
     return FileAnalysis(media=media, frame_times=times, shots=shots, transcript=transcript, windows=windows,
-                        analysis=analysis)
+                        analysis=analysis, stage_results=results)

@@ -101,7 +101,7 @@ def decode_audio(path: str | os.PathLike[str], rate: int = AUDIO_RATE) -> np.nda
     return np.frombuffer(run.stdout, dtype=np.float32).copy()
 
 
-def frame_times(path: str | os.PathLike[str], count: int, fps: Fraction, variable: bool) -> np.ndarray:
+def packet_frame_times(path: str | os.PathLike[str], count: int, fps: Fraction, variable: bool) -> np.ndarray:
     """Start time of each of ``count`` frames, seconds from the first frame.
 
     Constant-rate footage: ``i / fps`` exactly. Variable-rate footage: the packets' presentation

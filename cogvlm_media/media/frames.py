@@ -25,7 +25,7 @@ def _reader(path: str | os.PathLike[str], width: int = -1, height: int = -1):
         raise FrameReadError(f"cannot decode video frames ({str(exc).splitlines()[0][:120]})") from None
 
 
-def frame_times(path: str | os.PathLike[str], expected_frames: int | None = None) -> np.ndarray:
+def decoded_frame_times(path: str | os.PathLike[str], expected_frames: int | None = None) -> np.ndarray:
     """Start time (seconds) of every frame, relative to the first frame, as float64.
 
     When ``expected_frames`` (ffprobe's count) is given, a different count raises FrameReadError

@@ -16,7 +16,7 @@ import numpy as np
 import torch
 
 from cogvlm_media.model.generation import Generator, generate_reference
-from cogvlm_media.model.inputs import Prompt, build_prompt, collate, preprocess_frames
+from cogvlm_media.model.inputs import Prompt, build_prompt, collate, is_preprocessed, preprocess_frames
 from cogvlm_media.model.language import CogVLMVideoForCausalLM
 from cogvlm_media.model.prefix_sharing import generate_shared
 
@@ -72,7 +72,9 @@ class Questions:
     one prefill of their common prompt prefix."""
 
     queries: tuple[str, ...]
-    frames: Any = None  # uint8 (T, H, W, 3): numpy array or torch tensor (a CUDA one stays on the GPU)
+    # uint8 (T, H, W, 3), numpy or torch (a CUDA tensor stays on the GPU), or already preprocessed
+    # (float (T, 3, 224, 224), ``inputs.preprocess_on_host``)
+    frames: Any = None
     max_new_tokens: int | None = None
 
 
@@ -144,7 +146,9 @@ class VideoChat:
         clips = [r.frames for r in requests if r.frames is not None and len(r.frames)]
         if not clips:
             return None
-        pixels = torch.cat([preprocess_frames(c, device=self.model.device) for c in clips])
+        dev = self.model.device
+        pixels = torch.cat([c.to(dev, non_blocking=True) if is_preprocessed(c) else preprocess_frames(c, device=dev)
+                            for c in clips])
         return self.model.encode_frames(pixels)
 
     def answer_tokens(self, requests: Sequence[Request], max_new_tokens: int | None = None,

@@ -136,6 +136,8 @@ class Generator:
         self.cuda_graphs = model.device.type == "cuda" if cuda_graphs is None else cuda_graphs
         self.prefill_rows = prefill_rows
         self.bucket = bucket
+        # shared-prefix batches round their rows up to this (one graph serves nearby batch sizes)
+        self.row_multiple = 16 if self.cuda_graphs else 1
         self._states: dict[tuple[int, int], _DecodeState] = {}
 
     def _state(self, b: int, length: int) -> _DecodeState:

@@ -59,7 +59,9 @@ def _pad(rows: list[tuple[list[int], list[int], list[int]]], pad_id: int) -> dic
     return out
 
 
-def layout(groups: Sequence[Sequence[Prompt]], pad_id: int) -> _Layout:
+def layout(groups: Sequence[Sequence[Prompt]], pad_id: int, row_multiple: int = 1) -> _Layout:
+    """``row_multiple``: rows are rounded up with copies of the last row (dropped from the output), so
+    that batches of slightly different sizes reuse one static cache and CUDA graph."""
     prefixes, suffixes, source, order = [], [], [], []
     rows_first, rows_rest = [], []
     for g, prompts in enumerate(groups):
@@ -76,6 +78,10 @@ def layout(groups: Sequence[Sequence[Prompt]], pad_id: int) -> _Layout:
         suffixes.append(row)
         source.append(g)
         order.append((g, k))
+    while len(suffixes) % max(1, row_multiple):
+        suffixes.append(suffixes[-1])
+        source.append(source[-1])
+        order.append((-1, -1))
     return _Layout(_pad(prefixes, pad_id), _pad(suffixes, pad_id), [len(g) and g[0].num_frames for g in groups],
                    source, order)
 
@@ -97,7 +103,7 @@ def generate_shared(gen: Generator, groups: Sequence[Sequence[Prompt]], vision_e
     """Greedy tokens per group and question (eos excluded); ``vision_embeds`` holds the frames of each
     group once, in group order."""
     m = gen.model
-    lay = layout(groups, m.config.pad_token_id)
+    lay = layout(groups, m.config.pad_token_id, gen.row_multiple)
     dev = m.device
     pre = {k: v.to(dev) for k, v in lay.prefix.items()}
     suf = {k: v.to(dev) for k, v in lay.suffix.items()}
@@ -136,5 +142,6 @@ def generate_shared(gen: Generator, groups: Sequence[Sequence[Prompt]], vision_e
 
     out: list[list[list[int]]] = [[[] for _ in g] for g in groups]
     for (g, k), t in zip(lay.order, tokens):
-        out[g][k] = t
+        if g >= 0:
+            out[g][k] = t
     return out

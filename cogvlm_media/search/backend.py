@@ -6,6 +6,9 @@ same documents, ``semantic`` with pgvector over ``search_embeddings``, and ``cat
 as no-ops or a refresh of a materialised view fed by the same ``search_changes`` log. Keys are the
 document keys of :mod:`cogvlm_media.search.documents`, so fusion, collapsing and display do not
 change with the backend.
+
+:func:`open_backend` asks the ``open_search_backend`` hook: the first plugin that returns a backend
+(for example one for a PostgreSQL engine) wins; the local backend here answers last, for any engine.
 """
 
 from __future__ import annotations
@@ -19,11 +22,12 @@ from sqlalchemy import func, select
 from sqlalchemy.engine import Engine
 
 from cogvlm_media.config import Settings
+from cogvlm_media.hookspecs import hookimpl
 from cogvlm_media.search.documents import KIND_CODES
 from cogvlm_media.search.lexical import LexicalIndex
 from cogvlm_media.search.sync import Indexer, IndexState, SyncReport, pending_assets
 from cogvlm_media.search.vector import VectorIndex
-from cogvlm_media.store import models as m
+from cogvlm_media.store.models import Asset
 from cogvlm_media.store.engine import read_session
 
 
@@ -78,7 +82,7 @@ class LocalBackend:
     def status(self) -> Status:
         state = self.indexer.state()
         with read_session(self.engine) as session:
-            assets = int(session.scalar(select(func.count(m.Asset.id))) or 0)
+            assets = int(session.scalar(select(func.count(Asset.id))) or 0)
             pending = len(pending_assets(session, state.hwm)) if state else 0
         mode = ""
         if state is not None:
@@ -99,5 +103,12 @@ class LocalBackend:
         return self.indexer.rebuild()
 
 
-def open_backend(settings: Settings, engine: Engine) -> SearchBackend:
+@hookimpl(trylast=True)
+def open_search_backend(settings: Settings, engine: Engine) -> SearchBackend:
     return LocalBackend(settings, engine)
+
+
+def open_backend(settings: Settings, engine: Engine) -> SearchBackend:
+    from cogvlm_media.plugin_manager import get_plugin_manager
+
+    return get_plugin_manager().hook.open_search_backend(settings=settings, engine=engine)

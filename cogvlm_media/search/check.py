@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
 
-from cogvlm_media.search import documents as d
+from cogvlm_media.search.documents import all_documents
 from cogvlm_media.search.lexical import LexicalIndex
 from cogvlm_media.search.sync import Indexer, pending_assets, write_lock
 from cogvlm_media.search.vector import VectorIndex
@@ -70,7 +70,7 @@ def _check(indexer: Indexer) -> CheckReport:
         return CheckReport(indexed=False)
     with read_session(indexer.engine) as session:
         pending = set(pending_assets(session, state.hwm))
-        expected = {doc.key: (doc.asset_id, doc.digest) for doc in d.all_documents(session)}
+        expected = {doc.key: (doc.asset_id, doc.digest) for doc in all_documents(session)}
     lexical = LexicalIndex(indexer.root / state.lexical).contents()
     vectors = VectorIndex(indexer.root / state.vectors).contents()
     report = CheckReport(indexed=True, documents=len(expected), lexical=len(lexical), vectors=len(vectors),

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from cogvlm_media.store import models as m
+from cogvlm_media.store.models import Asset, Marker, TranscriptSegment, Window
 
 MARKER, WINDOW, SEGMENT = 1, 2, 3
 SOURCES = {MARKER: "marker", WINDOW: "window", SEGMENT: "segment"}
@@ -74,8 +74,8 @@ def marker_text(name: str, note: str) -> str:
 
 def _markers(session: Session, where) -> Iterator[Document]:
     rows = session.execute(
-        select(m.Marker.id, m.Marker.asset_id, m.Marker.kind, m.Marker.time, m.Marker.duration, m.Marker.name,
-               m.Marker.note, m.Marker.verified).where(m.Marker.superseded.is_(False), *where))
+        select(Marker.id, Marker.asset_id, Marker.kind, Marker.time, Marker.duration, Marker.name,
+               Marker.note, Marker.verified).where(Marker.superseded.is_(False), *where))
     for rid, aid, kind, time, duration, name, note, verified in rows:
         text = marker_text(name, note)
         if text:
@@ -84,16 +84,16 @@ def _markers(session: Session, where) -> Iterator[Document]:
 
 
 def _windows(session: Session, where) -> Iterator[Document]:
-    rows = session.execute(select(m.Window.id, m.Window.asset_id, m.Window.start, m.Window.end, m.Window.caption)
-                           .where(m.Window.caption.is_not(None), *where))
+    rows = session.execute(select(Window.id, Window.asset_id, Window.start, Window.end, Window.caption)
+                           .where(Window.caption.is_not(None), *where))
     for rid, aid, start, end, caption in rows:
         if caption.strip():
             yield Document(make_key(WINDOW, rid), aid, "caption", start, end, caption.strip())
 
 
 def _segments(session: Session, where) -> Iterator[Document]:
-    rows = session.execute(select(m.TranscriptSegment.id, m.TranscriptSegment.asset_id, m.TranscriptSegment.start,
-                                  m.TranscriptSegment.end, m.TranscriptSegment.text).where(*where))
+    rows = session.execute(select(TranscriptSegment.id, TranscriptSegment.asset_id, TranscriptSegment.start,
+                                  TranscriptSegment.end, TranscriptSegment.text).where(*where))
     for rid, aid, start, end, text in rows:
         if text.strip():
             yield Document(make_key(SEGMENT, rid), aid, "transcript", start, end, text.strip())
@@ -104,7 +104,7 @@ def documents_for(session: Session, asset_ids: Iterable[int]) -> dict[int, list[
     ids = sorted(set(asset_ids))
     out: dict[int, list[Document]] = {a: [] for a in ids}
     for chunk in (ids[i:i + 500] for i in range(0, len(ids), 500)):
-        for source, model in ((_markers, m.Marker), (_windows, m.Window), (_segments, m.TranscriptSegment)):
+        for source, model in ((_markers, Marker), (_windows, Window), (_segments, TranscriptSegment)):
             for doc in source(session, [model.asset_id.in_(chunk)]):
                 out[doc.asset_id].append(doc)
     return out
@@ -116,4 +116,4 @@ def all_documents(session: Session) -> Iterator[Document]:
 
 
 def asset_ids(session: Session) -> list[int]:
-    return list(session.scalars(select(m.Asset.id).order_by(m.Asset.id)))
+    return list(session.scalars(select(Asset.id).order_by(Asset.id)))

@@ -11,12 +11,12 @@ from sqlalchemy import select
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
 
-from cogvlm_media.search import documents as d
+from cogvlm_media.search.documents import MARKER, SEGMENT, WINDOW, make_key, marker_text, split_key
 from cogvlm_media.search.backend import Filters, SearchBackend
-from cogvlm_media.search.embed import Embedder, get_embedder
+from cogvlm_media.search.sentence_vectors import Embedder, get_embedder
 from cogvlm_media.search.hybrid import Fused, Ranked, fuse, rank
 from cogvlm_media.search.lexical import query_terms, terms
-from cogvlm_media.store import models as m
+from cogvlm_media.store.models import Asset, Marker, TranscriptSegment, Window
 from cogvlm_media.store.engine import read_session
 from cogvlm_media.store.queries import clock_for
 
@@ -59,11 +59,13 @@ class SearchResult:
     mode: str
     hits: list[Hit]
     filters: Filters
+    more: bool = False  # more hits above the relevance floor than the limit let through
 
     def as_dict(self) -> dict[str, Any]:
         return {"schema_version": SCHEMA_VERSION, "query": self.query, "mode": self.mode,
                 "filters": {"asset_ids": list(self.filters.asset_ids), "kinds": list(self.filters.kinds)},
-                "count": len(self.hits), "hits": [h.as_dict(i) for i, h in enumerate(self.hits, 1)]}
+                "count": len(self.hits), "more": self.more,
+                "hits": [h.as_dict(i) for i, h in enumerate(self.hits, 1)]}
 
 
 @dataclass
@@ -81,22 +83,21 @@ def _rows(session: Session, keys: list[int]) -> dict[int, _Row]:
     """The current database rows behind index keys; keys whose rows are gone (or superseded) drop out."""
     ids: dict[str, list[int]] = {"marker": [], "window": [], "segment": []}
     for key in keys:
-        source, rid = d.split_key(key)
+        source, rid = split_key(key)
         ids[source].append(rid)
     out: dict[int, _Row] = {}
     if ids["marker"]:
-        for mk in session.scalars(select(m.Marker).where(m.Marker.id.in_(ids["marker"]),
-                                                         m.Marker.superseded.is_(False))):
-            out[d.make_key(d.MARKER, mk.id)] = _Row(mk.asset_id, mk.kind, mk.time, mk.time + (mk.duration or 0),
-                                                    d.marker_text(mk.name, mk.note), bool(mk.verified))
+        for mk in session.scalars(select(Marker).where(Marker.id.in_(ids["marker"]), Marker.superseded.is_(False))):
+            out[make_key(MARKER, mk.id)] = _Row(mk.asset_id, mk.kind, mk.time, mk.time + (mk.duration or 0),
+                                                marker_text(mk.name, mk.note), bool(mk.verified))
     if ids["window"]:
-        for w in session.scalars(select(m.Window).where(m.Window.id.in_(ids["window"]))):
+        for w in session.scalars(select(Window).where(Window.id.in_(ids["window"]))):
             if w.caption:
-                out[d.make_key(d.WINDOW, w.id)] = _Row(w.asset_id, "caption", w.start, w.end, w.caption, False)
+                out[make_key(WINDOW, w.id)] = _Row(w.asset_id, "caption", w.start, w.end, w.caption, False)
     if ids["segment"]:
-        for s in session.scalars(select(m.TranscriptSegment).where(m.TranscriptSegment.id.in_(ids["segment"]))):
-            out[d.make_key(d.SEGMENT, s.id)] = _Row(s.asset_id, "transcript", s.start, s.end, s.text, False,
-                                                    list(s.words or []))
+        for s in session.scalars(select(TranscriptSegment).where(TranscriptSegment.id.in_(ids["segment"]))):
+            out[make_key(SEGMENT, s.id)] = _Row(s.asset_id, "transcript", s.start, s.end, s.text, False,
+                                                list(s.words or []))
     return out
 
 
@@ -141,20 +142,21 @@ def search(backend: SearchBackend, engine: Engine, text: str, limit: int = 10, f
                     start, end = found
             placed[f.key] = (row, start, end)
             items.append(Ranked(f, row.asset_id, start, row.verified))
-        ranked = rank(items)[:limit]
-        assets = {a.id: a for a in session.scalars(select(m.Asset).where(
-            m.Asset.id.in_({r.asset_id for r in ranked})))}
+        relevant = rank(items)
+        ranked = relevant[:limit]
+        assets = {a.id: a for a in session.scalars(select(Asset).where(
+            Asset.id.in_({r.asset_id for r in ranked})))}
         hits = []
         for r in ranked:
             row, start, end = placed[r.fused.key]
             asset = assets[r.asset_id]
             clock = clock_for(asset)
-            source, rid = d.split_key(r.fused.key)
+            source, rid = split_key(r.fused.key)
             hits.append(Hit(
                 asset_id=asset.id, file=asset.paths[-1].path if asset.paths else None, time=start,
                 timecode=clock.timecode(start), end=end, end_timecode=clock.timecode(end), kind=row.kind,
                 source=source, id=rid, text=row.text, matched=sorted(r.matched), score=r.score,
                 verified=row.verified, lexical_score=r.fused.lexical_score, semantic_score=r.fused.semantic_score,
-                collapsed=[{"source": d.split_key(c.fused.key)[0], "id": d.split_key(c.fused.key)[1],
+                collapsed=[{"source": split_key(c.fused.key)[0], "id": split_key(c.fused.key)[1],
                             "kind": placed[c.fused.key][0].kind, "time": round(c.time, 3)} for c in r.collapsed]))
-    return SearchResult(text, mode, hits, filters)
+    return SearchResult(text, mode, hits, filters, more=len(relevant) > limit)

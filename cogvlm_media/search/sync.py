@@ -28,8 +28,9 @@ from sqlalchemy import delete, func, select
 from sqlalchemy.engine import Engine
 
 from cogvlm_media.config import Settings
-from cogvlm_media.search import documents as d
-from cogvlm_media.search.embed import MODEL_NAME, stored_vectors
+from cogvlm_media.hookspecs import hookimpl
+from cogvlm_media.search import documents
+from cogvlm_media.search.sentence_vectors import MODEL_NAME, stored_vectors
 from cogvlm_media.search.lexical import LexicalIndex
 from cogvlm_media.search.models import SearchChange
 from cogvlm_media.search.vector import VectorIndex, VectorSet, write_generation
@@ -149,12 +150,12 @@ class Indexer:
 
     # -- internals (lock held) --
 
-    def _vectors_for(self, docs: list[d.Document]) -> VectorSet:
+    def _vectors_for(self, docs: list[documents.Document]) -> VectorSet:
         if not docs:
             return VectorSet.empty()
         vectors = stored_vectors(self.engine, [doc.text for doc in docs])
         return VectorSet.of([doc.key for doc in docs], [doc.asset_id for doc in docs],
-                            [d.KIND_CODES[doc.kind] for doc in docs], [doc.digest for doc in docs], vectors)
+                            [documents.KIND_CODES[doc.kind] for doc in docs], [doc.digest for doc in docs], vectors)
 
     def _update(self, state: IndexState, extra: list[int] | None = None) -> SyncReport:
         started = time.monotonic()
@@ -163,7 +164,7 @@ class Indexer:
             changed = sorted(set(pending_assets(session, state.hwm)) | set(extra or []))
             if not changed:
                 return SyncReport("up-to-date", hwm=state.hwm)
-            docs_by_asset = d.documents_for(session, changed)
+            docs_by_asset = documents.documents_for(session, changed)
         new_docs = [doc for docs in docs_by_asset.values() for doc in docs]
         added = self._vectors_for(new_docs)
         lexical = LexicalIndex(self.root / state.lexical)
@@ -186,8 +187,8 @@ class Indexer:
         generation = (old.generation if old else 0) + 1
         with read_session(self.engine) as session:
             hwm = db_high_water(session)
-            docs = list(d.all_documents(session))
-            n_assets = len(d.asset_ids(session))
+            docs = list(documents.all_documents(session))
+            n_assets = len(documents.asset_ids(session))
         lexical_dir, vectors_dir = f"lexical-{generation:06d}", f"vectors-{generation:06d}"
         shutil.rmtree(self.root / lexical_dir, ignore_errors=True)
         lexical = LexicalIndex(self.root / lexical_dir, create=True)
@@ -225,5 +226,10 @@ class Indexer:
 
 
 def on_asset_changed(engine: Engine, settings: Settings, asset_id: int | None = None, **_payload) -> None:
-    """``asset_changed`` listener: bring the index up to date (the change log names the asset)."""
+    """Bring the index up to date after a change (the change log names the asset)."""
     Indexer(settings, engine).catch_up()
+
+
+@hookimpl
+def asset_changed(engine: Engine, settings: Settings, asset_id: int | None) -> None:
+    on_asset_changed(engine, settings, asset_id=asset_id)

@@ -11,14 +11,14 @@ from sqlalchemy import select
 from cogvlm_media import __version__
 from cogvlm_media.watch.status import run_row, status_document
 from cogvlm_media.server.common import ApiError, AssetId, Context, context, get_asset, media_available, media_path
-from cogvlm_media.store import models as m
+from cogvlm_media.store.models import Asset, IngestRun
 from cogvlm_media.store.engine import read_session
 from cogvlm_media.store.queries import asset_document, clock_for, list_assets
 
 router = APIRouter(tags=["assets"])
 
 
-def asset_summary(asset: m.Asset, markers: int, scenes: int) -> dict[str, Any]:
+def asset_summary(asset: Asset, markers: int, scenes: int) -> dict[str, Any]:
     path = asset.paths[-1].path if asset.paths else None
     return {"id": asset.id, "name": os.path.basename(path) if path else f"asset {asset.id}", "path": path,
             "duration": asset.duration, "fps": asset.fps_num / asset.fps_den, "width": asset.width,
@@ -30,7 +30,7 @@ def asset_summary(asset: m.Asset, markers: int, scenes: int) -> dict[str, Any]:
 @router.get("/health", summary="Liveness and version")
 def health(ctx: Context = Depends(context)) -> dict[str, Any]:
     with read_session(ctx.engine) as session:
-        assets = len(session.scalars(select(m.Asset.id)).all())
+        assets = len(session.scalars(select(Asset.id)).all())
     return {"ok": True, "version": __version__, "assets": assets}
 
 
@@ -53,8 +53,8 @@ def asset_detail(asset_id: int = AssetId, ctx: Context = Depends(context)) -> di
 def asset_status(asset_id: int = AssetId, ctx: Context = Depends(context)) -> dict[str, Any]:
     with read_session(ctx.engine) as session:
         asset = get_asset(session, asset_id)
-        runs = session.scalars(select(m.IngestRun).where(m.IngestRun.asset_id == asset.id)
-                               .order_by(m.IngestRun.id.desc()).limit(20)).all()
+        runs = session.scalars(select(IngestRun).where(IngestRun.asset_id == asset.id)
+                               .order_by(IngestRun.id.desc()).limit(20)).all()
         try:
             media = {"available": True, "path": media_path(asset), "error": None}
         except ApiError as exc:

@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 from cogvlm_media import hooks
 from cogvlm_media.config import Settings
 from cogvlm_media.export.timeline import COLOURS
-from cogvlm_media.store import models as m
+from cogvlm_media.store.models import Asset, Marker
 
 MAX_ID = 2**63 - 1  # larger ids cannot be stored (SQLite INTEGER), so they are rejected, not looked up
 
@@ -47,21 +47,21 @@ def context(request: Request) -> Context:
     return request.app.state.ctx
 
 
-def get_asset(session: Session, asset_id: int) -> m.Asset:
-    asset = session.get(m.Asset, asset_id)
+def get_asset(session: Session, asset_id: int) -> Asset:
+    asset = session.get(Asset, asset_id)
     if asset is None:
         raise ApiError(404, "not_found", f"no asset with id {asset_id}")
     return asset
 
 
-def get_marker(session: Session, marker_id: int) -> m.Marker:
-    marker = session.get(m.Marker, marker_id)
+def get_marker(session: Session, marker_id: int) -> Marker:
+    marker = session.get(Marker, marker_id)
     if marker is None:
         raise ApiError(404, "not_found", f"no marker with id {marker_id}")
     return marker
 
 
-def media_path(asset: m.Asset) -> str:
+def media_path(asset: Asset) -> str:
     """The newest recorded path of the asset that still holds its file (same size as ingested).
     Only paths stored at ingest are ever opened: nothing from the request names a file."""
     for row in reversed(asset.paths):
@@ -75,7 +75,7 @@ def media_path(asset: m.Asset) -> str:
                    f"since ingest (last seen at {where})", asset_id=asset.id)
 
 
-def media_available(asset: m.Asset) -> bool:
+def media_available(asset: Asset) -> bool:
     try:
         media_path(asset)
         return True

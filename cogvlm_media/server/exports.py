@@ -10,30 +10,28 @@ from fastapi import APIRouter, Depends, Query
 from fastapi import Path as PathParam
 from fastapi.responses import Response
 
-from cogvlm_media.export.formats import FORMATS, render
+from cogvlm_media.export.formats import all_formats, format_names, get_format, render
 from cogvlm_media.export.timeline import KINDS, ExportError, plan
 from cogvlm_media.server.common import MAX_ID, ApiError, AssetId, Context, context, get_asset
 from cogvlm_media.store.engine import read_session
 
 router = APIRouter(tags=["exports"])
 
-MEDIA_TYPES = {".otio": "application/json", ".json": "application/json", ".xml": "application/xml",
-               ".fcpxml": "application/xml", ".csv": "text/csv", ".vtt": "text/vtt"}
-FormatName = PathParam(..., max_length=32, description=f"One of {', '.join(FORMATS)}.")
+FormatName = PathParam(..., max_length=32, description=f"One of {', '.join(format_names())}.")
 
 
 @router.get("/exports", summary="The export formats")
 def formats() -> dict[str, Any]:
     return {"formats": [{"name": f.name, "suffix": f.suffix, "description": f.description,
                          "resolve_imports": f.resolve_imports, "carries_ids": f.carries_ids,
-                         "timeline": f.write is not None} for f in FORMATS.values()]}
+                         "timeline": f.timeline} for f in all_formats()]}
 
 
 def _download(ctx: Context, fmt: str, asset_ids: list[int], kind: list[str], start_tc: str | None,
               collisions: str) -> Response:
-    spec = FORMATS.get(fmt)
+    spec = get_format(fmt)
     if spec is None:
-        raise ApiError(404, "unknown_format", f"unknown format {fmt!r} (one of {', '.join(FORMATS)})")
+        raise ApiError(404, "unknown_format", f"unknown format {fmt!r} (one of {', '.join(format_names())})")
     kinds = tuple(dict.fromkeys(kind or KINDS))
     bad = [k for k in kinds if k not in KINDS]
     if bad:
@@ -44,7 +42,7 @@ def _download(ctx: Context, fmt: str, asset_ids: list[int], kind: list[str], sta
         raise ApiError(422, "invalid", "asset: give at least one asset id")
     if any(not 1 <= a <= MAX_ID for a in asset_ids):
         raise ApiError(422, "invalid", "asset: ids are positive integers")
-    if spec.write is None and len(asset_ids) > 1:
+    if not spec.timeline and len(asset_ids) > 1:
         raise ApiError(422, "invalid", f"{fmt} is written per asset: export one asset at a time")
     with read_session(ctx.engine) as session:
         rows = [get_asset(session, a) for a in asset_ids]
@@ -56,11 +54,10 @@ def _download(ctx: Context, fmt: str, asset_ids: list[int], kind: list[str], sta
         stem = Path(p.clips[0].name).stem if len(rows) == 1 else "timeline"
     name = f"{stem}{spec.suffix}"
     ascii_name = name.encode("ascii", "replace").decode().replace('"', "_").replace("?", "_")
-    suffix = "." + name.rsplit(".", 1)[-1]
     headers = {"content-disposition": f'attachment; filename="{ascii_name}"',
                "x-export-notes": json.dumps(notes, ensure_ascii=True)}
     return Response(text.encode("utf-8"), headers=headers,
-                    media_type=MEDIA_TYPES.get(suffix, "text/plain") + "; charset=utf-8")
+                    media_type=spec.media_type + "; charset=utf-8")
 
 
 @router.get("/assets/{asset_id}/export/{fmt}", summary="One asset's markers in an export format, as a download")

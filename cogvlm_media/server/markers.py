@@ -1,5 +1,5 @@
 """Markers: list, add, edit, delete. Every change is stored the way the exports round trip stores an
-editor's change (:mod:`cogvlm_media.export.reconcile`): a new editor-verified marker that replaces
+editor's change (:mod:`cogvlm_media.store.marker_edits`): a new editor-verified marker that replaces
 the model's, which is kept as superseded history; a deletion supersedes without a replacement."""
 
 from __future__ import annotations
@@ -9,12 +9,12 @@ from typing import Annotated, Any
 from fastapi import APIRouter, BackgroundTasks, Depends, Query
 from pydantic import BaseModel, ConfigDict, Field
 
-from cogvlm_media.export.reconcile import add_marker, delete_marker, replace_marker
 from cogvlm_media.export.timeline import COLOURS, KINDS
 from cogvlm_media.server.common import ApiError, AssetId, Context, MarkerId, announce_change, checked_colour, \
     checked_name, context, get_asset, get_marker
-from cogvlm_media.store import models as m
+from cogvlm_media.store.models import Asset, Marker
 from cogvlm_media.store.engine import read_session, write_session
+from cogvlm_media.store.marker_edits import add_marker, delete_marker, replace_marker
 from cogvlm_media.store.queries import asset_document, clock_for, live_successor
 
 router = APIRouter(tags=["markers"])
@@ -47,7 +47,7 @@ class MarkerNew(BaseModel):
     colour: Colour | None = None
 
 
-def _timing(asset: m.Asset, time: float | None, duration: float | None, old: m.Marker | None = None
+def _timing(asset: Asset, time: float | None, duration: float | None, old: Marker | None = None
             ) -> tuple[float | None, float | None]:
     """Snap to the asset's frames and check the marker stays inside the media."""
     clock = clock_for(asset)
@@ -63,7 +63,7 @@ def _timing(asset: m.Asset, time: float | None, duration: float | None, old: m.M
     return t, d
 
 
-def _live_id(session, marker: m.Marker) -> int | None:
+def _live_id(session, marker: Marker) -> int | None:
     live = live_successor(session, marker)
     return live.id if live is not None else None
 

@@ -1,37 +1,42 @@
-"""Read-side queries and the `show --json` document (a versioned contract, see README)."""
+"""Read-side queries, live markers on an asset's frame grid (:func:`marks_for`, what exports, imports and the
+NLE routes compare) and the `show --json` document (a versioned contract, see README)."""
 
 from __future__ import annotations
 
 import os
+from collections.abc import Iterable
+from dataclasses import dataclass
+from fractions import Fraction
 from typing import Any
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from cogvlm_media.media.timecode import Clock, is_drop_frame_rate
-from cogvlm_media.store import models as m
+from cogvlm_media.store.models import Asset, AssetPath, Marker, Scene
 
 SCHEMA_VERSION = 1
+KINDS = ("scene", "speech", "moment", "editor")  # marker kinds
 
 
 class AssetNotFound(LookupError):
     pass
 
 
-def asset_by_fingerprint(session: Session, key: str) -> m.Asset | None:
-    return session.scalars(select(m.Asset).where(m.Asset.fingerprint == key)).first()
+def asset_by_fingerprint(session: Session, key: str) -> Asset | None:
+    return session.scalars(select(Asset).where(Asset.fingerprint == key)).first()
 
 
-def path_row(session: Session, path: str) -> m.AssetPath | None:
+def path_row(session: Session, path: str) -> AssetPath | None:
     """The record of a normalised absolute path seen at ingest, if any."""
-    return session.scalars(select(m.AssetPath).where(m.AssetPath.path == path)).first()
+    return session.scalars(select(AssetPath).where(AssetPath.path == path)).first()
 
 
-def find_asset(session: Session, ref: str | int) -> m.Asset:
+def find_asset(session: Session, ref: str | int) -> Asset:
     """An asset by integer id, by a path it was ingested from, or by the content of a file on disk."""
     text = str(ref).strip()
     if text.isdigit():
-        asset = session.get(m.Asset, int(text))
+        asset = session.get(Asset, int(text))
         if asset is not None:
             return asset
     path = os.path.normpath(os.path.abspath(os.path.expanduser(text)))
@@ -47,44 +52,87 @@ def find_asset(session: Session, ref: str | int) -> m.Asset:
     raise AssetNotFound(f"no ingested asset matches {text!r} (use an id from `cogvlm-media list` or an ingested path)")
 
 
-def list_assets(session: Session) -> list[tuple[m.Asset, int, int]]:
+def list_assets(session: Session) -> list[tuple[Asset, int, int]]:
     """Every asset with its live marker and scene counts, newest first."""
-    markers = (select(m.Marker.asset_id, func.count().label("n")).where(m.Marker.superseded.is_(False))
-               .group_by(m.Marker.asset_id).subquery())
-    scenes = select(m.Scene.asset_id, func.count().label("n")).group_by(m.Scene.asset_id).subquery()
+    markers = (select(Marker.asset_id, func.count().label("n")).where(Marker.superseded.is_(False))
+               .group_by(Marker.asset_id).subquery())
+    scenes = select(Scene.asset_id, func.count().label("n")).group_by(Scene.asset_id).subquery()
     rows = session.execute(
-        select(m.Asset, func.coalesce(markers.c.n, 0), func.coalesce(scenes.c.n, 0))
-        .outerjoin(markers, markers.c.asset_id == m.Asset.id).outerjoin(scenes, scenes.c.asset_id == m.Asset.id)
-        .order_by(m.Asset.id.desc()))
+        select(Asset, func.coalesce(markers.c.n, 0), func.coalesce(scenes.c.n, 0))
+        .outerjoin(markers, markers.c.asset_id == Asset.id).outerjoin(scenes, scenes.c.asset_id == Asset.id)
+        .order_by(Asset.id.desc()))
     return [(a, int(nm), int(ns)) for a, nm, ns in rows]
 
 
-def clock_for(asset: m.Asset) -> Clock:
+def clock_for(asset: Asset) -> Clock:
     return Clock.for_media(asset.fps_num, asset.fps_den, asset.start_timecode)
 
 
-def live_successor(session: Session, marker: m.Marker | None) -> m.Marker | None:
+def live_successor(session: Session, marker: Marker | None, rows: Iterable[Marker] | None = None) -> Marker | None:
     """The live marker that ``marker`` became: itself if live, else the end of its ``replaces_id`` chain
-    (None when an editor deleted it along the way)."""
+    (None when an editor deleted it along the way). With ``rows`` (markers already loaded, e.g. one
+    asset's), the chain is followed through those only, without a query."""
+    loaded = None if rows is None else list(rows)
     current, seen = marker, set()
     while current is not None and current.superseded and current.id not in seen:
         seen.add(current.id)
-        current = session.scalars(select(m.Marker).where(m.Marker.replaces_id == current.id)).first()
+        if loaded is None:
+            current = session.scalars(select(Marker).where(Marker.replaces_id == current.id)).first()
+        else:
+            current = next((r for r in loaded if r.replaces_id == current.id), None)
     return current if current is not None and not current.superseded else None
 
 
-def live_markers(asset: m.Asset) -> list[m.Marker]:
+def live_markers(asset: Asset) -> list[Marker]:
     return [mk for mk in asset.markers if not mk.superseded]
 
 
-def _marker(mk: m.Marker, clock: Clock) -> dict[str, Any]:
+@dataclass(frozen=True)
+class Mark:
+    """One marker on an asset's frame grid."""
+
+    ids: tuple[int, ...]
+    frame: int  # from the file's first frame
+    frames: int  # duration in frames, 0 for a point marker
+    name: str
+    note: str
+    kind: str
+    colour: str
+    source: str = ""
+    verified: bool = False
+    scene_id: int | None = None
+
+    @property
+    def id(self) -> int | None:
+        return self.ids[0] if self.ids else None
+
+
+def marks_for(asset: Asset, kinds: tuple[str, ...] = KINDS) -> list[Mark]:
+    """Live markers of the given kinds, snapped to frames, verified ones first at equal times."""
+    rate = Fraction(asset.fps_num, asset.fps_den)
+    last = max(asset.frame_count - 1, 0)
+    out = []
+    for mk in live_markers(asset):
+        if mk.kind not in kinds:
+            continue
+        start = min(max(int(round(Fraction(mk.time).limit_denominator(10**9) * rate)), 0), last)
+        end = int(round(Fraction(mk.time + (mk.duration or 0)).limit_denominator(10**9) * rate))
+        frames = max(0, min(end, asset.frame_count) - start) if mk.duration else 0
+        out.append(Mark(ids=(mk.id,), frame=start, frames=frames, name=mk.name or "", note=mk.note or "",
+                        kind=mk.kind, colour=(mk.colour or "YELLOW").upper(), source=mk.source,
+                        verified=bool(mk.verified), scene_id=mk.scene_id))
+    out.sort(key=lambda k: (k.frame, not k.verified, k.kind != "scene", k.id or 0))
+    return out
+
+
+def _marker(mk: Marker, clock: Clock) -> dict[str, Any]:
     return {"id": mk.id, "time": mk.time, "duration": mk.duration, "frame": clock.frame(mk.time),
             "timecode": clock.timecode(mk.time), "name": mk.name, "note": mk.note, "kind": mk.kind,
             "colour": mk.colour, "source": mk.source, "verified": mk.verified, "scene_id": mk.scene_id,
             "replaces_id": mk.replaces_id}
 
 
-def asset_document(asset: m.Asset) -> dict[str, Any]:
+def asset_document(asset: Asset) -> dict[str, Any]:
     """Everything stored about one asset. Times are seconds from the first frame; timecodes start
     at the file's start timecode (00:00:00:00 when it has none)."""
     clock = clock_for(asset)

@@ -13,10 +13,10 @@ from dataclasses import dataclass
 from sqlalchemy import delete, select, update
 from sqlalchemy.orm import Session
 
-from cogvlm_media.analysis import results as r
+from cogvlm_media import records as r
 from cogvlm_media.config import DEFAULT_COLOURS
 from cogvlm_media.media.probe import MediaInfo
-from cogvlm_media.store import models as m
+from cogvlm_media.store import models
 from cogvlm_media.store.queries import asset_by_fingerprint, path_row
 
 
@@ -33,12 +33,12 @@ class FileState:
         return cls(path=path, size=st.st_size, mtime_ns=st.st_mtime_ns, inode=st.st_ino)
 
 
-def attach_path(session: Session, asset: m.Asset, state: FileState) -> m.AssetPath:
+def attach_path(session: Session, asset: models.Asset, state: FileState) -> models.AssetPath:
     """Record that ``asset``'s content is at ``state.path`` (moving the path from another asset)."""
     row = path_row(session, state.path)
-    now = m.utcnow()
+    now = models.utcnow()
     if row is None:
-        row = m.AssetPath(path=state.path, size=state.size, mtime_ns=state.mtime_ns, inode=state.inode,
+        row = models.AssetPath(path=state.path, size=state.size, mtime_ns=state.mtime_ns, inode=state.inode,
                           first_seen=now, last_seen=now)
         asset.paths.append(row)
     else:
@@ -57,29 +57,29 @@ def _media_columns(media: MediaInfo) -> dict:
 
 
 def _clear_analysis(session: Session, asset_id: int) -> None:
-    kept = select(m.Marker.id).where(m.Marker.asset_id == asset_id,
-                                     (m.Marker.verified.is_(True)) | (m.Marker.source == "editor"))
+    kept = select(models.Marker.id).where(models.Marker.asset_id == asset_id,
+                                     (models.Marker.verified.is_(True)) | (models.Marker.source == "editor"))
     # history rows that verified markers point at are kept too
-    history = select(m.Marker.replaces_id).where(m.Marker.asset_id == asset_id, m.Marker.replaces_id.is_not(None),
-                                                 m.Marker.id.in_(kept))
-    session.execute(update(m.Marker).where(m.Marker.asset_id == asset_id).values(scene_id=None))
-    session.execute(delete(m.Marker).where(m.Marker.asset_id == asset_id, m.Marker.id.not_in(kept),
-                                           m.Marker.id.not_in(history)))
-    for table in (m.Scene, m.Window, m.Shot, m.TranscriptSegment):
+    history = select(models.Marker.replaces_id).where(models.Marker.asset_id == asset_id, models.Marker.replaces_id.is_not(None),
+                                                 models.Marker.id.in_(kept))
+    session.execute(update(models.Marker).where(models.Marker.asset_id == asset_id).values(scene_id=None))
+    session.execute(delete(models.Marker).where(models.Marker.asset_id == asset_id, models.Marker.id.not_in(kept),
+                                           models.Marker.id.not_in(history)))
+    for table in (models.Scene, models.Window, models.Shot, models.TranscriptSegment):
         session.execute(delete(table).where(table.asset_id == asset_id))
 
 
 def record_analysis(session: Session, *, state: FileState, fingerprint: str, media: MediaInfo,
                     shots: list[r.Shot], transcript: r.Transcript | None, windows: list[r.Window],
-                    analysis: r.Analysis, colours: dict[str, str] | None = None) -> m.Asset:
+                    analysis: r.Analysis, colours: dict[str, str] | None = None) -> models.Asset:
     colours = {**DEFAULT_COLOURS, **(colours or {})}
     asset = asset_by_fingerprint(session, fingerprint)
     columns = _media_columns(media) | dict(
         analyser=analysis.analyser, analyser_version=analysis.analyser_version,
         model_version=analysis.model_version, transcript_language=transcript.language if transcript else None,
-        analysed_at=m.utcnow())
+        analysed_at=models.utcnow())
     if asset is None:
-        asset = m.Asset(fingerprint=fingerprint, **columns)
+        asset = models.Asset(fingerprint=fingerprint, **columns)
         session.add(asset)
         session.flush()
     else:
@@ -89,29 +89,29 @@ def record_analysis(session: Session, *, state: FileState, fingerprint: str, med
         session.flush()
     attach_path(session, asset, state)
 
-    session.add_all(m.Shot(asset_id=asset.id, index=s.index, start_frame=s.start_frame, end_frame=s.end_frame,
+    session.add_all(models.Shot(asset_id=asset.id, index=s.index, start_frame=s.start_frame, end_frame=s.end_frame,
                            start=s.start, end=s.end, transition=s.transition, confidence=s.confidence)
                     for s in shots)
     captions = {c.window_index: c for c in analysis.captions}
-    session.add_all(m.Window(asset_id=asset.id, index=w.index, start=w.start, end=w.end,
+    session.add_all(models.Window(asset_id=asset.id, index=w.index, start=w.start, end=w.end,
                              first_frame=w.first_frame, last_frame=w.last_frame,
                              frame_indices=list(w.frame_indices), frame_times=list(w.frame_times),
                              caption=captions[w.index].text if w.index in captions else None,
                              caption_source=captions[w.index].source if w.index in captions else None)
                     for w in windows)
     if transcript:
-        session.add_all(m.TranscriptSegment(
+        session.add_all(models.TranscriptSegment(
             asset_id=asset.id, index=seg.index, start=seg.start, end=seg.end, text=seg.text.strip(),
             words=[[w.text, w.start, w.end, w.probability] for w in seg.words]) for seg in transcript.segments)
     for scene in analysis.scenes:
-        row = m.Scene(asset_id=asset.id, index=scene.index, start=scene.start, end=scene.end, title=scene.title,
+        row = models.Scene(asset_id=asset.id, index=scene.index, start=scene.start, end=scene.end, title=scene.title,
                       summary=scene.summary, source=analysis.analyser)
         session.add(row)
         session.flush()
-        session.add(m.Marker(asset_id=asset.id, scene_id=row.id, time=scene.start,
+        session.add(models.Marker(asset_id=asset.id, scene_id=row.id, time=scene.start,
                              duration=scene.end - scene.start, name=scene.title, note=scene.summary,
                              kind="scene", colour=colours.get("scene", "BLUE"), source=analysis.analyser))
-    session.add_all(m.Marker(asset_id=asset.id, time=k.time, duration=k.duration, name=k.name, note=k.note,
+    session.add_all(models.Marker(asset_id=asset.id, time=k.time, duration=k.duration, name=k.name, note=k.note,
                              kind=k.kind, colour=colours.get(k.kind, "YELLOW"), source=analysis.analyser)
                     for k in analysis.moments)
     session.flush()

@@ -1,7 +1,8 @@
 """The watch daemon: observers and scans feed the gate, the gate feeds the durable queue, workers drain it.
 
 Main thread: events → gate; supervisor checks; reconcile scans; ready files → ``jobs.enqueue_many``;
-crash recovery (``jobs.recover``); status display. Worker threads: ``jobs.claim`` → ``process_run``.
+crash recovery (``jobs.recover``); status snapshots to the reporter (:mod:`cogvlm_media.watch.snapshot`).
+Worker threads: ``jobs.claim`` → ``process_run``.
 SIGTERM/SIGINT: stop claiming, let running jobs finish for ``shutdown_seconds``, then release them to
 the queue (a second signal releases at once). Search-index updates still pending get a few seconds
 more, within the same deadline; the index catches up from the database on the next start.
@@ -19,9 +20,6 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from rich.console import Console, Group
-from rich.live import Live
-from rich.table import Table
 from sqlalchemy.engine import Engine
 
 from cogvlm_media import hooks
@@ -30,6 +28,7 @@ from cogvlm_media.store import jobs
 from cogvlm_media.watch.gate import Gate, ffprobe_check, wanted
 from cogvlm_media.watch.observers import Root, Supervisor
 from cogvlm_media.watch.scan import new_versions
+from cogvlm_media.watch.snapshot import Reporter, RootState, RunningJob, WatchStatus, print_notes
 
 log = logging.getLogger(__name__)
 TICK = 0.2
@@ -60,20 +59,16 @@ class Current:
 
 class Daemon:
     def __init__(self, engine: Engine, settings: Settings, options: WatchOptions,
-                 console: Console | None = None, process: Callable | None = None) -> None:
+                 reporter: Reporter | None = None, process: Callable | None = None) -> None:
         self.engine, self.settings, self.options = engine, settings, options
         w = settings.watch
-        self.console = console or Console(stderr=True, highlight=False)
-        self.pipeline = None  # the batched GPU path (ingest/batched.py), when the configuration picks it
-        if process is None:
-            from cogvlm_media.ingest.batched import pipeline_for
+        self.reporter = reporter or print_notes
+        from cogvlm_media.ingest.batched import pipeline_for
+        from cogvlm_media.ingest.claimed_run import process_run
 
-            self.pipeline = pipeline_for(settings)
-            if self.pipeline is not None:
-                process = self.pipeline.process_run
-            else:
-                from cogvlm_media.ingest.session import process_run as process
-        self.process = process
+        # the batched GPU path (ingest/batched.py) when the configuration picks it
+        self.pipeline = pipeline_for(settings) if process is None else None
+        self.process = process or (self.pipeline.process_run if self.pipeline else process_run)
         self.events: queue.SimpleQueue = queue.SimpleQueue()
         self.supervisor = Supervisor(options.roots, self.events, force_poll=options.poll,
                                      poll_seconds=w.poll_seconds)
@@ -84,13 +79,13 @@ class Daemon:
         self._wake = threading.Condition()
         self.current: dict[int, Current] = {}
         self.recent: collections.deque[str] = collections.deque(maxlen=8)
+        self._recent_lock = threading.Lock()  # notes come from the worker threads too
         self.counts: dict[str, int] = {}
         self.queued_here = 0
         self.finished_here = 0
         self._threads: list[threading.Thread] = []
         self._hooks = None  # the background listener thread, while running
         self._missing: set[str] = set()
-        self._live = self.console.is_terminal
 
     # --- helpers ---------------------------------------------------------------------------------------
 
@@ -107,10 +102,10 @@ class Daemon:
         return w.stable_seconds_network if root is not None and root.polling else w.stable_seconds
 
     def note(self, message: str) -> None:
-        stamp = time.strftime("%H:%M:%S")
-        self.recent.append(f"{stamp} {message}")
-        if not self._live:
-            self.console.print(f"{stamp} {message}", soft_wrap=True, markup=False)
+        line = f"{time.strftime('%H:%M:%S')} {message}"
+        with self._recent_lock:
+            self.recent.append(line)
+        self.report(note=line)
 
     # --- feeding the gate ------------------------------------------------------------------------------
 
@@ -208,26 +203,22 @@ class Daemon:
             self.finished_here += 1
             self.note(f"{status} #{run.id} {run.path}: {detail} ({time.monotonic() - cur.started:.1f} s)")
 
-    # --- display ---------------------------------------------------------------------------------------
+    # --- status ------------------------------------------------------------------------------------
 
-    def render(self) -> Group:
-        roots = Table(title="cogvlm-media watch", show_header=True, expand=False)
-        for col in ("folder", "mode", "state", "rebuilds"):
-            roots.add_column(col)
-        for r in self.supervisor.roots:
-            state = "[red]missing[/]" if r.missing else ("[green]watching[/]" if r.observer else "starting")
-            roots.add_row(r.path, r.mode, state + (f" {r.error}" if r.error else ""), str(r.rebuilds))
-        c = self.counts
-        summary = (f"settling {len(self.gate)} · queued {c.get('queued', 0)} · running {c.get('running', 0)} · "
-                   f"retrying {c.get('failed', 0)} · done {c.get('done', 0)} · "
-                   f"quarantined {c.get('quarantined', 0)}")
-        jobs_table = Table(show_header=True, expand=False)
-        for col in ("job", "file", "stage", "seconds"):
-            jobs_table.add_column(col)
-        for cur in list(self.current.values()):
-            jobs_table.add_row(f"#{cur.run_id}", os.path.basename(cur.path), cur.stage,
-                               f"{time.monotonic() - cur.started:.0f}")
-        return Group(roots, summary, jobs_table, "\n".join(self.recent))
+    def snapshot(self, note: str | None = None) -> WatchStatus:
+        idle = "stopped" if self.stopping.is_set() else "starting"  # no observer (yet, or any more)
+        roots = tuple(RootState(r.path, r.mode, "missing" if r.missing else ("watching" if r.observer else idle),
+                                r.error or "", r.rebuilds) for r in self.supervisor.roots)
+        now = time.monotonic()
+        running = tuple(RunningJob(cur.run_id, cur.path, cur.stage, now - cur.started)
+                        for cur in list(self.current.values()))
+        with self._recent_lock:
+            recent = tuple(self.recent)
+        return WatchStatus(roots, dict(self.counts), len(self.gate), running, recent, note)
+
+    def report(self, note: str | None = None) -> None:
+        """Hand the reporter a snapshot (after each note, from whichever thread noted it, and each tick)."""
+        self.reporter(self.snapshot(note))
 
     # --- main loop -------------------------------------------------------------------------------------
 
@@ -261,20 +252,14 @@ class Daemon:
                 t.start()
                 self._threads.append(t)
         self.note("ready")
-        live = Live(self.render(), console=self.console, refresh_per_second=2, transient=False) \
-            if self._live else None
         # index updates after each stored file run beside the workers, not inside them
         with hooks.background(drain_seconds=INDEX_DRAIN_SECONDS) as self._hooks:
             # first, bring the search index up to date (a stop may have left an update behind)
             hooks.emit("asset_changed", self.engine, self.settings)
             try:
-                if live:
-                    live.start()
-                self._loop(live)
+                self._loop()
             finally:
-                if live:
-                    live.update(self.render())
-                    live.stop()
+                self.report()
                 self._shutdown()
         if self._hooks.busy:
             self.note("stopped; a search-index update was still running (the index catches up on the next start)")
@@ -282,7 +267,7 @@ class Daemon:
             self.note("stopped")
         return 0
 
-    def _loop(self, live: Live | None) -> None:
+    def _loop(self) -> None:
         w = self.settings.watch
         last_check = last_recover = time.monotonic()
         last_reconcile = time.monotonic()
@@ -313,8 +298,7 @@ class Daemon:
             except Exception as exc:  # a locked or briefly unavailable database: try again next tick
                 log.warning("queue update failed: %s", exc)
                 continue
-            if live:
-                live.update(self.render())
+            self.report()
             if self.options.exit_when_idle and self._idle():
                 self.note("idle: exiting")
                 break

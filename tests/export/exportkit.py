@@ -11,7 +11,7 @@ from pathlib import Path
 
 from typer.testing import CliRunner
 
-from cogvlm_media.analysis import results as r
+from cogvlm_media import records
 from cogvlm_media.media.fingerprint import fingerprint
 from cogvlm_media.media.probe import probe
 from cogvlm_media.store.engine import read_session, write_session
@@ -65,13 +65,13 @@ def record(engine, path: Path, scenes=SCENES, moments=MOMENTS) -> int:
         first = int(round(start * media.fps))
         last = int(round(end * media.fps)) - 1
         times = tuple(float(Fraction(f) / media.fps) for f in range(first, last + 1, int(round(media.fps))))
-        windows.append(r.Window(index=i, start=start, end=end, first_frame=first, last_frame=last,
-                                frame_indices=tuple(int(round(t * media.fps)) for t in times), frame_times=times))
-    analysis = r.Analysis(
+        windows.append(records.Window(index=i, start=start, end=end, first_frame=first, last_frame=last,
+                                      frame_indices=tuple(int(round(t * media.fps)) for t in times), frame_times=times))
+    analysis = records.Analysis(
         analyser="embedded", analyser_version="test",
-        captions=[r.WindowCaption(w.index, f"caption {w.index}", "embedded") for w in windows],
-        scenes=[r.Scene(i, s, e, t, summ) for i, (s, e, t, summ) in enumerate(scenes)],
-        moments=[r.KeyMoment(t, n, note, kind, d) for t, n, note, kind, d in moments])
+        captions=[records.WindowCaption(w.index, f"caption {w.index}", "embedded") for w in windows],
+        scenes=[records.Scene(i, s, e, t, summ) for i, (s, e, t, summ) in enumerate(scenes)],
+        moments=[records.KeyMoment(t, n, note, kind, d) for t, n, note, kind, d in moments])
     with write_session(engine) as session:
         asset = record_analysis(session, state=FileState.of(str(path)), fingerprint=fingerprint(path), media=media,
                                 shots=[], transcript=None, windows=windows, analysis=analysis)

@@ -25,9 +25,10 @@ def test_dataset_from_verified_markers_and_scene_summaries(env, assets, tmp_path
     env.cli("export-dataset", "--format", "swift", "-o", str(folder), "--asset", str(asset))
     records = [json.loads(line) for line in (folder / "train.jsonl").read_text(encoding="utf-8").splitlines()]
     assert all(set(r) == {"query", "response", "videos"} for r in records)
-    from cogvlm_media.analysis import vision  # training prompts are the ones the analyser asks
+    from cogvlm_media.analysis import vision_analyser  # training prompts are the ones the analyser asks
 
-    assert (dataset.CAPTION_PROMPT, dataset.KEY_MOMENT_PROMPT) == (vision.CAPTION_PROMPT, vision.MOMENT_PROMPT)
+    assert (dataset.CAPTION_PROMPT, dataset.KEY_MOMENT_PROMPT) == (vision_analyser.CAPTION_PROMPT,
+                                                                   vision_analyser.MOMENT_PROMPT)
     captions = [r for r in records if r["query"] == dataset.CAPTION_PROMPT]
     moments = [r for r in records if r["query"] == dataset.KEY_MOMENT_PROMPT]
     doc = stored(env, asset)

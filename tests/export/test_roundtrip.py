@@ -12,8 +12,9 @@ import opentimelineio as otio
 import pytest
 from exportkit import MOMENTS, SCENES, stored
 
-SUFFIX = {"otio": ".otio", "edl-resolve": ".edl", "edl": ".edl", "fcp7xml": ".xml", "fcpxml": ".fcpxml",
-          "json": ".json"}
+from cogvlm_media.export.formats import all_formats, format_names
+
+SUFFIX = {f.name: f.suffix for f in all_formats() if f.round_trips}  # files as `export` names them
 
 
 def edit(fmt: str, text: str, rate: float) -> str:
@@ -84,6 +85,10 @@ def edit(fmt: str, text: str, rate: float) -> str:
 
 CASES = [("otio", "23.976"), ("edl-resolve", "29.97df"), ("edl", "29.97df"), ("fcp7xml", "59.94"),
          ("fcpxml", "25"), ("json", "23.976"), ("edl-resolve", "25")]
+
+
+def test_every_format_that_round_trips_is_tried():
+    assert sorted({fmt for fmt, _ in CASES}) == sorted(format_names(readable=True))
 
 
 @pytest.mark.parametrize("fmt,key", CASES)

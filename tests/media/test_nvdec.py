@@ -14,7 +14,7 @@ import torch
 import mediagen
 from cogvlm_media.media import nvdec
 from cogvlm_media.media.frame_source import DecordReader, DecordSource, get_frame_source
-from cogvlm_media.media.frames import frame_times, read_frames
+from cogvlm_media.media.frames import decoded_frame_times as frame_times, read_frames
 from cogvlm_media.model.inputs import CLIP_STD, preprocess_frames
 
 

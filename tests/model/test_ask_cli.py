@@ -50,7 +50,7 @@ def test_ask_prints_timecodes_and_words(config, cut_clip):
 
 
 def test_ask_grounds_time_references():
-    from cogvlm_media.analysis.results import Window
+    from cogvlm_media.records import Window
     from cogvlm_media.cli.ask import _rewrite
     from cogvlm_media.media.timecode import Clock
 

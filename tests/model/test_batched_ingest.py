@@ -145,6 +145,48 @@ def test_watch_takes_the_batched_path_by_configuration(tmp_path, checkpoint, mon
     assert isinstance(daemon.pipeline, BatchedPipeline) and daemon.process == daemon.pipeline.process_run
     monkeypatch.setattr(batched, "cuda_present", lambda: False)
     daemon = Daemon(engine, settings, WatchOptions(roots=[str(tmp_path)]))
-    from cogvlm_media.ingest.session import process_run
+    from cogvlm_media.ingest.claimed_run import process_run
 
     assert daemon.pipeline is None and daemon.process is process_run
+
+
+def _cli_home(tmp_path, monkeypatch, model_lines: str) -> Path:
+    home = tmp_path / "home"
+    monkeypatch.setenv("COGVLM_MEDIA_HOME", str(home))
+    monkeypatch.delenv("COGVLM_MEDIA_DB", raising=False)
+    config = tmp_path / "config.toml"
+    config.write_text(f"[analysis]\nwindow_seconds = 3.0\n\n[model]\n{model_lines}", encoding="utf-8")
+    monkeypatch.setenv("COGVLM_MEDIA_CONFIG", str(config))
+    return home
+
+
+def test_cogvlm_media_ingest_runs_the_batched_path_on_the_cpu(tmp_path, monkeypatch, checkpoint, clips, chat):
+    from typer.testing import CliRunner
+
+    from cogvlm_media.cli.app import app
+
+    home = _cli_home(tmp_path, monkeypatch, f'path = "{checkpoint}"\nbatched = "on"\nbatch_size = 64\n'
+                                            'max_new_tokens = 5\nfiles_in_flight = 3\n')
+    runs = []
+    real = BatchedPipeline.ingest_paths
+    monkeypatch.setattr(BatchedPipeline, "ingest_paths",
+                        lambda self, *a, **k: runs.append(self) or real(self, *a, **k))
+    result = CliRunner().invoke(app, ["ingest", "-q", *map(str, clips)])
+    assert result.exit_code == 0, result.output
+    assert len(runs) == 1 and len(runs[0].batcher.batches) >= 1
+    got = stored(get_engine(f"sqlite:///{home / 'cogvlm-media.db'}"))
+    assert sorted(got) == ["clip0.mp4", "clip1.mp4", "clip2.mp4"]
+    for clip in clips:
+        assert [c for _, c in got[clip.name]] == [alone(chat, clip, idx) for idx, _ in got[clip.name]]
+
+
+def test_a_model_that_cannot_load_is_one_line(tmp_path, monkeypatch, clips):
+    from typer.testing import CliRunner
+
+    from cogvlm_media.cli.app import app
+
+    _cli_home(tmp_path, monkeypatch, f'path = "{tmp_path / "no-such-checkpoint"}"\nbatched = "on"\n')
+    result = CliRunner().invoke(app, ["ingest", "-q", str(clips[0])])
+    assert result.exit_code == 1
+    assert "Traceback" not in result.output and "no-such-checkpoint" in result.output
+    assert len([line for line in result.output.splitlines() if line.strip()]) == 1

@@ -61,3 +61,16 @@ def test_the_vision_tower_runs_once_per_clip(chat, monkeypatch):
     chat.answer_groups_tokens([Questions((CAPTION_PROMPT, MOMENT_PROMPT), clip(5, 3)),
                                Questions((CAPTION_PROMPT, MOMENT_PROMPT), clip(6, 2))])
     assert sum(seen) == 5  # 3 + 2 frames, not twice each
+
+
+def test_rows_rounded_up_to_a_multiple_give_the_same_tokens(tiny_model, tokenizer):
+    """On CUDA the rows are rounded up (one static cache and graph for nearby sizes); the copies are dropped."""
+    items = [Questions((CAPTION_PROMPT, MOMENT_PROMPT), clip(7, 2)), Questions(("what happens",), None)]
+    plain = VideoChat(tiny_model, tokenizer, batch_size=8, max_new_tokens=8)
+    rounded = VideoChat(tiny_model, tokenizer, batch_size=8, max_new_tokens=8)
+    rounded.generator.row_multiple = 4
+    shapes = []
+    real = rounded.generator.start
+    rounded.generator.start = lambda b, *a: shapes.append(b) or real(b, *a)
+    assert rounded.answer_groups_tokens(items) == plain.answer_groups_tokens(items)
+    assert shapes == [4]  # three questions, one copy

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from cogvlm_media.analysis.results import Window
+from cogvlm_media.records import Window
 from cogvlm_media.analysis.timerefs import find_times, parse_moments
 from cogvlm_media.analysis.vision_analyser import window_moments
 

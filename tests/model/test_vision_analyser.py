@@ -6,11 +6,11 @@ import numpy as np
 import pytest
 
 from cogvlm_media.analysis.analyser import AnalysisInput, analyser_name, get_analyser
-from cogvlm_media.analysis.results import Shot
+from cogvlm_media.records import Shot
 from cogvlm_media.analysis.vision_analyser import VisionAnalyser
 from cogvlm_media.analysis.windows import plan_windows
 from cogvlm_media.config import ModelSettings, Settings
-from cogvlm_media.media.frames import frame_times
+from cogvlm_media.media.frames import decoded_frame_times
 from cogvlm_media.media.probe import probe
 
 
@@ -23,7 +23,7 @@ def shots_of(clip, times) -> list[Shot]:
 @pytest.fixture(scope="module")
 def item(cut_clip):
     info = probe(cut_clip.path)
-    times = frame_times(cut_clip.path, info.frame_count)
+    times = decoded_frame_times(cut_clip.path, info.frame_count)
     shots = shots_of(cut_clip, times)
     windows = plan_windows(shots, times, info.duration, max_seconds=8.0)
     return AnalysisInput(path=str(cut_clip.path), media=info, shots=shots, transcript=None, windows=windows,

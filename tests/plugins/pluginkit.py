@@ -41,7 +41,7 @@ def build_archive(home: Path, media_cache: Path | None = None) -> dict:
     """Render the clips (cached in ``media_cache``), record them, and return
     ``{"home", "assets": {key: {"id", "path", "fps_num", "fps_den", "frame_count"}}, "moved": path}`` where
     ``moved`` is a renamed copy of the 25 fps file that was never ingested (matched by content)."""
-    from cogvlm_media.analysis import results as r
+    from cogvlm_media import records
     from cogvlm_media.media.fingerprint import fingerprint
     from cogvlm_media.media.probe import probe
     from cogvlm_media.store.engine import get_engine, write_session
@@ -63,9 +63,9 @@ def build_archive(home: Path, media_cache: Path | None = None) -> dict:
         path = media / f"clip {key}.mp4"
         shutil.copy(rendered, path)
         info = probe(str(path))
-        analysis = r.Analysis(analyser="embedded", analyser_version="test", captions=[],
-                              scenes=[r.Scene(i, s, e, t, summ) for i, (s, e, t, summ) in enumerate(SCENES)],
-                              moments=[r.KeyMoment(t, n, note, kind, d) for t, n, note, kind, d in MOMENTS])
+        analysis = records.Analysis(analyser="embedded", analyser_version="test", captions=[],
+                                    scenes=[records.Scene(i, s, e, t, summ) for i, (s, e, t, summ) in enumerate(SCENES)],
+                                    moments=[records.KeyMoment(t, n, note, kind, d) for t, n, note, kind, d in MOMENTS])
         with write_session(engine) as session:
             asset = record_analysis(session, state=FileState.of(str(path)), fingerprint=fingerprint(path),
                                     media=info, shots=[], transcript=None, windows=[], analysis=analysis)

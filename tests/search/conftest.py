@@ -20,7 +20,7 @@ from cogvlm_media.store.engine import get_engine  # noqa: E402
 
 @pytest.fixture(scope="session")
 def embedder():
-    from cogvlm_media.search.embed import get_embedder
+    from cogvlm_media.search.sentence_vectors import get_embedder
 
     e = get_embedder()
     e.encode(["warm up"])
@@ -51,7 +51,7 @@ FIRST = 3.0
 @pytest.fixture(scope="session")
 def archive(tmp_path_factory, speech_clip, embedder) -> Archive:
     """Everything through the public paths: the speech clip and four silent reels ingested with
-    ``ingest_files``, then the reels' moments (1,100 distractor captions and 24 paraphrase targets, the
+    ``ingest_paths``, then the reels' moments (1,100 distractor captions and 24 paraphrase targets, the
     captions a vision model would write) brought in from marker lists with ``import-markers``."""
     home = tmp_path_factory.mktemp("search-archive")
     settings = make_settings(home)

@@ -1,7 +1,7 @@
 """Building search test archives.
 
 The shared archive (conftest.py) comes through the public paths only: clips rendered with mediagen and
-ingested with ``ingest_files``, and the captions a vision model would write carried in marker lists
+ingested with ``ingest_paths``, and the captions a vision model would write carried in marker lists
 (the JSON the exporter writes) brought in with ``cogvlm-media import-markers``. ``add_asset`` writes
 rows straight through the store's one-transaction writer (the path ingest uses) for the tests that need
 direct control of the database (test_sync.py says why).
@@ -17,7 +17,7 @@ from pathlib import Path
 from typer.testing import CliRunner
 
 from cogvlm_media import hooks
-from cogvlm_media.analysis import results as r
+from cogvlm_media import records
 from cogvlm_media.cli.app import app
 from cogvlm_media.media.probe import MediaInfo
 from cogvlm_media.store.engine import write_session
@@ -37,10 +37,10 @@ def cli(settings, *args):
 
 
 def ingest(settings, engine, *paths) -> list[int]:
-    """``ingest_files``, the public ingest path (shots, speech, the embedded analyser, asset_changed)."""
-    from cogvlm_media.cli.ingest import ingest_files
+    """``ingest_paths``, the public ingest path (shots, speech, the embedded analyser, asset_changed)."""
+    from cogvlm_media.ingest import ingest_paths
 
-    outcomes = ingest_files(settings, engine, [str(p) for p in paths], show_progress=False)
+    outcomes = ingest_paths(engine, settings, [str(p) for p in paths])
     for o in outcomes:
         assert o.status == "done", (o.path, o.status, o.error)
     return [o.asset_id for o in outcomes]
@@ -103,20 +103,20 @@ def add_asset(engine, settings, name: str, captions: list[str] = (), moments: li
     """One asset: a window every 24 s per caption, key moments, and transcript segments whose words
     are spaced 0.4 s apart. Re-adding the same name re-analyses (replaces) that asset."""
     duration = max(WINDOW * max(len(captions), 1), max([t for t, _ in [*moments, *speech]] or [0]) + 10)
-    windows = [r.Window(index=i, start=i * WINDOW, end=(i + 1) * WINDOW, first_frame=int(i * WINDOW * 25),
-                        last_frame=int((i + 1) * WINDOW * 25) - 1, frame_indices=(int(i * WINDOW * 25),),
-                        frame_times=(i * WINDOW,)) for i in range(len(captions))]
+    windows = [records.Window(index=i, start=i * WINDOW, end=(i + 1) * WINDOW, first_frame=int(i * WINDOW * 25),
+                              last_frame=int((i + 1) * WINDOW * 25) - 1, frame_indices=(int(i * WINDOW * 25),),
+                              frame_times=(i * WINDOW,)) for i in range(len(captions))]
     segments = []
     for i, (t, text) in enumerate(speech):
-        words = tuple(r.Word(w, t + 0.4 * j, t + 0.4 * j + 0.35, 0.9) for j, w in enumerate(text.split()))
-        segments.append(r.SpeechSegment(i, t, words[-1].end, text, words))
-    analysis = r.Analysis("test-vision", "1", "test-model",
-                          captions=[r.WindowCaption(i, c, "test-vision") for i, c in enumerate(captions)],
-                          moments=[r.KeyMoment(t, n, "", "moment") for t, n in moments])
+        words = tuple(records.Word(w, t + 0.4 * j, t + 0.4 * j + 0.35, 0.9) for j, w in enumerate(text.split()))
+        segments.append(records.SpeechSegment(i, t, words[-1].end, text, words))
+    analysis = records.Analysis("test-vision", "1", "test-model",
+                                captions=[records.WindowCaption(i, c, "test-vision") for i, c in enumerate(captions)],
+                                moments=[records.KeyMoment(t, n, "", "moment") for t, n in moments])
     with write_session(engine) as session:
         asset = record_analysis(session, state=FileState(f"/archive/{name}", 1000, 0, 0),
                                 fingerprint=hashlib.sha256(name.encode()).hexdigest(), media=media(name, duration),
-                                shots=[], transcript=r.Transcript("en", tuple(segments)) if speech else None,
+                                shots=[], transcript=records.Transcript("en", tuple(segments)) if speech else None,
                                 windows=windows, analysis=analysis)
         asset_id = asset.id
     if emit:

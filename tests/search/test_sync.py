@@ -23,7 +23,7 @@ from cogvlm_media.search.backend import open_backend
 from cogvlm_media.search.check import check
 from cogvlm_media.search.lexical import LexicalIndex
 from cogvlm_media.search.query import search
-from cogvlm_media.store import models as m
+from cogvlm_media.store import models as store_models
 from cogvlm_media.store.engine import get_engine, write_session
 
 
@@ -53,7 +53,7 @@ def test_updates_and_deletes_follow_the_database(home):
     assert find(settings, engine, "boat", mode="lexical")[0].asset_id == a
     # an editor supersedes nothing here, but deletes the asset entirely
     with write_session(engine) as session:
-        session.delete(session.get(m.Asset, a))
+        session.delete(session.get(store_models.Asset, a))
     from cogvlm_media import hooks
 
     hooks.emit("asset_changed", engine, settings, asset_id=a)
@@ -68,7 +68,7 @@ def test_superseded_markers_leave_the_index(home):
     a = searchkit.add_asset(engine, settings, "m.mov", moments=[(3.0, "Goalkeeper dives left")])
     assert find(settings, engine, "goalkeeper", mode="lexical")
     with write_session(engine) as session:
-        mk = session.scalars(select(m.Marker).where(m.Marker.asset_id == a)).one()
+        mk = session.scalars(select(store_models.Marker).where(store_models.Marker.asset_id == a)).one()
         mk.superseded = True
     sync.on_asset_changed(engine, settings, asset_id=a)
     assert not find(settings, engine, "goalkeeper", mode="lexical")

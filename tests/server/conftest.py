@@ -32,7 +32,7 @@ class Archive:
 
 @pytest.fixture(scope="session")
 def archive(tmp_path_factory, speech_clip, silent_clip, bad_inputs) -> Archive:
-    from cogvlm_media.cli.ingest import ingest_files
+    from cogvlm_media.ingest import ingest_paths
 
     home = tmp_path_factory.mktemp("server-archive")
     media = home / "media"
@@ -45,7 +45,7 @@ def archive(tmp_path_factory, speech_clip, silent_clip, bad_inputs) -> Archive:
     shutil.copy(bad_inputs["random_bytes"], corrupt)
     settings = Settings(home=home)
     engine = get_engine(settings.db_url)
-    outcomes = ingest_files(settings, engine, [str(speech), str(gone), str(corrupt)], show_progress=False)
+    outcomes = ingest_paths(engine, settings, [str(speech), str(gone), str(corrupt)])
     by_path = {o.path: o for o in outcomes}
     assert by_path[str(speech)].status == "done", by_path[str(speech)].error
     assert by_path[str(gone)].status == "done", by_path[str(gone)].error

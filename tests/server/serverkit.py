@@ -6,7 +6,7 @@ import socket
 
 from sqlalchemy import select
 
-from cogvlm_media.store import models as m
+from cogvlm_media.store.models import Marker
 from cogvlm_media.store.engine import read_session
 
 
@@ -14,12 +14,12 @@ def marker_rows(engine) -> list[tuple]:
     """Every marker row, for 'nothing stored' checks."""
     with read_session(engine) as session:
         return [(r.id, r.time, r.duration, r.name, r.note, r.colour, r.verified, r.superseded, r.replaces_id)
-                for r in session.scalars(select(m.Marker).order_by(m.Marker.id))]
+                for r in session.scalars(select(Marker).order_by(Marker.id))]
 
 
-def marker(engine, marker_id: int) -> m.Marker:
+def marker(engine, marker_id: int) -> Marker:
     with read_session(engine) as session:
-        return session.get(m.Marker, marker_id)
+        return session.get(Marker, marker_id)
 
 
 def model_marker(client, asset_id: int, kind: str = "speech", index: int = 0) -> dict:

@@ -12,7 +12,7 @@ from sqlalchemy import func, select
 from typer.testing import CliRunner
 
 from cogvlm_media.cli.app import app
-from cogvlm_media.store import models as m
+from cogvlm_media.store import models as store_models
 from cogvlm_media.store.engine import get_engine, read_session
 
 
@@ -32,7 +32,8 @@ def counts(home) -> dict[str, int]:
     engine = get_engine(f"sqlite:///{home / 'cogvlm-media.db'}")
     with read_session(engine) as s:
         return {t.__tablename__: s.scalar(select(func.count()).select_from(t))
-                for t in (m.Asset, m.AssetPath, m.Shot, m.Window, m.Scene, m.Marker, m.TranscriptSegment)}
+                for t in (store_models.Asset, store_models.AssetPath, store_models.Shot, store_models.Window,
+                          store_models.Scene, store_models.Marker, store_models.TranscriptSegment)}
 
 
 def test_ingest_show_json_and_idempotence(home, speech_clip, tmp_path):
@@ -106,7 +107,7 @@ def test_bad_inputs_each_give_one_clear_line(home, bad_inputs, silent_clip):
     assert c["assets"] == 1 and c["transcript_segments"] == 0  # no audio: speech skipped cleanly
     engine = get_engine(f"sqlite:///{home / 'cogvlm-media.db'}")
     with read_session(engine) as s:
-        statuses = sorted(s.scalars(select(m.IngestRun.status)).all())
+        statuses = sorted(s.scalars(select(store_models.IngestRun.status)).all())
     assert statuses.count("quarantined") >= 2 and "done" in statuses
 
 
@@ -153,13 +154,13 @@ def test_odd_names(home, silent_clip, bad_inputs, tmp_path):
 
 def test_variable_frame_rate_shots_and_windows_share_one_clock(home, tmp_path):
     import mediagen
-    from cogvlm_media.media.frames import frame_times
+    from cogvlm_media.media.frames import decoded_frame_times
 
     clip = mediagen.vfr_clip(tmp_path / "vfr.mp4")
     assert cli("ingest", "-q", str(clip)).exit_code == 0
     doc = json.loads(cli("show", str(clip), "--json").stdout)
     assert doc["asset"]["variable_frame_rate"] is True
-    times = frame_times(clip)
+    times = decoded_frame_times(clip)
     for shot in doc["shots"]:
         assert shot["start"] == pytest.approx(times[shot["start_frame"]], abs=1e-6)
     for w in doc["windows"]:

@@ -6,7 +6,7 @@ import numpy as np
 
 from cogvlm_media.analysis.analyser import AnalysisInput, get_analyser
 from cogvlm_media.analysis.embedded import group_scenes, sentences
-from cogvlm_media.analysis.results import Shot, SpeechSegment, Transcript, Word
+from cogvlm_media.records import Shot, SpeechSegment, Transcript, Word
 from cogvlm_media.config import AnalysisSettings, ModelSettings, Settings
 from cogvlm_media.media.probe import MediaInfo
 
@@ -19,7 +19,7 @@ SHOTS = [shot(0, 0, 3), shot(1, 3, 6), shot(2, 6, 12), shot(3, 12, 14), shot(4, 
 
 
 def words(text, start, step=0.3):
-    return tuple(Word(" " + w, start + i * step, start + i * step + 0.25) for i, w in enumerate(text.split()))
+    return tuple(Word(" " + w, start + i * step, start + i * step + min(0.25, step)) for i, w in enumerate(text.split()))
 
 
 TRANSCRIPT = Transcript("en", (
@@ -69,3 +69,105 @@ def test_auto_picks_vision_only_when_a_model_is_configured(tmp_path):
 
     assert analyser_name(Settings(home=tmp_path)) == "embedded"
     assert analyser_name(Settings(home=tmp_path, model=ModelSettings(path="/models/cogvlm2"))) == "vision"
+
+
+def _truth_shots(clip):
+    starts = list(clip.shot_starts) + [clip.frame_count]
+    return [Shot(i, a, b - 1, clip.time(a), clip.time(b), "start" if i == 0 else "cut")
+            for i, (a, b) in enumerate(zip(starts, starts[1:]))]
+
+
+def test_continuous_speech_about_three_topics_gives_three_scenes(tmp_path):
+    """~48 s of espeak-ng speech, three topics of four sentences each (~15 s a topic), 0.45 s pauses,
+    over 11 shots whose cuts all fall inside sentences or short pauses: before, one scene."""
+    import mediagen
+
+    from cogvlm_media.analysis.speech import transcribe
+    from cogvlm_media.media.probe import probe
+
+    clip, topic_sentences = mediagen.topics_clip(tmp_path / "topics.mp4")
+    assert len(clip.shot_starts) == 11
+    transcript = transcribe(clip.path, probe(clip.path), Settings())
+    item = AnalysisInput(str(clip.path), probe(clip.path), _truth_shots(clip), transcript, [],
+                         np.arange(clip.frame_count) / 25)
+    scenes = get_analyser(Settings(home=tmp_path)).analyse(item).scenes
+    assert len(scenes) == 3, [(s.start, s.end) for s in scenes]
+    assert scenes[0].start == 0.0 and scenes[-1].end == clip.duration
+    for a, b in zip(scenes, scenes[1:]):
+        assert a.end == b.start
+        # never inside a sentence: each boundary is in the pause between two sentences
+        assert not any(s.start < a.end < s.end for s in clip.spoken), a.end
+    for scene, indices in zip(scenes, topic_sentences):  # each scene holds exactly its topic's sentences
+        inside = [i for i, s in enumerate(clip.spoken) if scene.start <= s.start < scene.end]
+        assert tuple(inside) == indices
+        assert set(scene.shot_indices) == {s.index for s in _truth_shots(clip)
+                                           if s.start < scene.end and s.end > scene.start}
+
+
+def test_topic_boundary_snaps_to_a_cut_in_the_pause():
+    """A topic shift whose pause holds a shot cut is placed on that cut; without one, mid-pause."""
+    texts = [*mediagen_topics()]
+    segs, t = [], 0.5
+    for i, text in enumerate(texts):  # 3.2 s sentences, 0.4 s pauses
+        segs.append(SpeechSegment(i, t, t + 3.2, text, words(text, t, step=3.2 / len(text.split()))))
+        t += 3.6
+    duration = t + 0.5
+    said = sentences(Transcript("en", tuple(segs)))
+    cut = round(said[3][1] + 0.2, 3)  # inside the pause between topic 1 and topic 2
+    assert cut < said[4][0]
+    shots = [Shot(0, 0, int(cut * 25) - 1, 0.0, cut, "start"),
+             Shot(1, int(cut * 25), int(duration * 25) - 1, cut, duration, "cut")]
+    item = AnalysisInput("x.mp4", MediaInfo("x.mp4", 1, duration, 25, 1, int(duration * 25), 320, 240, 0, None,
+                                            True, False, "h264", "mp4", 0.0),
+                         shots, Transcript("en", tuple(segs)), [], np.zeros(0))
+    scenes = get_analyser(Settings()).analyse(item).scenes
+    assert [s.start for s in scenes] == [0.0, cut, round((said[7][1] + said[8][0]) / 2, 3)]
+    assert scenes[0].shot_indices == (0,) and scenes[1].shot_indices == (1,) == scenes[2].shot_indices
+    assert "1 cut" not in scenes[2].summary and "1 shot." in scenes[2].summary
+
+
+def mediagen_topics():
+    import mediagen
+
+    return [text for topic in mediagen.TOPICS for text in topic]
+
+
+BREAD = ("To make fresh bread, mix flour, water, salt and yeast in a bowl.",
+         "Stir the mixture with a wooden spoon until it forms a rough dough.",
+         "Knead the dough for ten minutes until it is smooth.",
+         "Put the dough back in the bowl and cover it with a towel.",
+         "Let it rise in a warm kitchen for about an hour.",
+         "When it has doubled in size, press the air out gently.",
+         "Shape it into a loaf and place it in a greased tin.",
+         "Leave it to rise again while the oven heats up.",
+         "Bake the loaf in a hot oven until the crust is golden brown.",
+         "Tap the bottom of the loaf; it should sound hollow.",
+         "Let the bread cool on a rack before you slice it.",
+         "Fresh bread keeps for two days in a paper bag.")
+
+
+def test_one_topic_of_continuous_speech_stays_one_scene():
+    segs, t = [], 0.5
+    for i, text in enumerate(BREAD):
+        segs.append(SpeechSegment(i, t, t + 3.2, text, words(text, t, step=3.2 / len(text.split()))))
+        t += 3.6
+    duration = t + 0.5
+    cuts = [4.0 * k for k in range(12) if 4.0 * k < duration]  # every 4 s, wherever it falls
+    shots = [Shot(k, int(a * 25), int(b * 25) - 1, a, b, "start" if k == 0 else "cut")
+             for k, (a, b) in enumerate(zip(cuts, cuts[1:] + [duration]))]
+    item = AnalysisInput("x.mp4", MediaInfo("x.mp4", 1, duration, 25, 1, int(duration * 25), 320, 240, 0, None,
+                                            True, False, "h264", "mp4", 0.0),
+                         shots, Transcript("en", tuple(segs)), [], np.zeros(0))
+    scenes = get_analyser(Settings()).analyse(item).scenes
+    assert [(s.start, s.end) for s in scenes] == [(0.0, duration)]
+
+
+def test_names_are_stored_whole(tmp_path):
+    """A sentence longer than a few words names its marker and its scene whole: no "…", nothing cut."""
+    long = "Seven green apples are sitting on the kitchen table near the window."
+    transcript = Transcript("en", (SpeechSegment(0, 1.0, 5.0, long, words(long, 1.0)),))
+    settings = Settings(home=tmp_path, analysis=AnalysisSettings(scene_min_seconds=8.0))
+    media = MediaInfo("x.mp4", 1, 31.0, 25, 1, 775, 320, 240, 0, None, True, False, "h264", "mp4", 0.0)
+    result = get_analyser(settings).analyse(AnalysisInput("x.mp4", media, SHOTS, transcript, [], np.arange(775) / 25))
+    assert [(m.name, m.note) for m in result.moments] == [(long, long)]
+    assert result.scenes[0].title == long

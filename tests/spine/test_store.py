@@ -9,9 +9,9 @@ from sqlalchemy import func, inspect, select, text
 from sqlalchemy.dialects import postgresql
 from sqlalchemy.schema import CreateTable
 
-from cogvlm_media.analysis import results as r
+from cogvlm_media import records
 from cogvlm_media.store import jobs
-from cogvlm_media.store import models as m
+from cogvlm_media.store import models as store_models
 from cogvlm_media.store.engine import get_engine, read_session, write_session
 from cogvlm_media.store.migrate import current_revision, head_revision
 from cogvlm_media.store.queries import asset_document, find_asset
@@ -42,10 +42,10 @@ def test_migrated_on_first_use_with_wal(engine):
 
 def test_schema_compiles_for_postgresql():
     dialect = postgresql.dialect()
-    for table in m.Base.metadata.sorted_tables:
+    for table in store_models.Base.metadata.sorted_tables:
         ddl = str(CreateTable(table).compile(dialect=dialect))
         assert "CREATE TABLE" in ddl
-    assert "JSON" in str(CreateTable(m.Window.__table__).compile(dialect=dialect))
+    assert "JSON" in str(CreateTable(store_models.Window.__table__).compile(dialect=dialect))
 
 
 def test_record_and_document(engine, tmp_path):
@@ -63,12 +63,13 @@ def test_record_and_document(engine, tmp_path):
 
 def test_a_failure_mid_write_leaves_nothing(engine, tmp_path):
     bad = analysis()
-    bad["analysis"].moments.append(r.KeyMoment(2.0, None, "", "speech"))  # NOT NULL name → fails at flush
+    bad["analysis"].moments.append(records.KeyMoment(2.0, None, "", "speech"))  # NOT NULL name → fails at flush
     with pytest.raises(Exception):
         with write_session(engine) as s:
             record_analysis(s, state=state(tmp_path), fingerprint="e" * 64, media=MEDIA, **bad)
     with read_session(engine) as s:
-        for table in (m.Asset, m.AssetPath, m.Shot, m.Window, m.Scene, m.Marker, m.TranscriptSegment):
+        for table in (store_models.Asset, store_models.AssetPath, store_models.Shot, store_models.Window,
+                      store_models.Scene, store_models.Marker, store_models.TranscriptSegment):
             assert s.scalar(select(func.count()).select_from(table)) == 0, table.__tablename__
 
 
@@ -77,14 +78,14 @@ def test_reanalysis_replaces_model_output_but_keeps_editor_markers(engine, tmp_p
         asset = record_analysis(s, state=state(tmp_path), fingerprint="d" * 64, media=MEDIA, **analysis())
         old = asset.markers[1]
         old.superseded = True
-        s.add(m.Marker(asset_id=asset.id, time=1.5, name="Editor's fix", kind="speech", colour="RED",
+        s.add(store_models.Marker(asset_id=asset.id, time=1.5, name="Editor's fix", kind="speech", colour="RED",
                        source="editor", verified=True, replaces_id=old.id))
     with write_session(engine) as s:
         record_analysis(s, state=state(tmp_path), fingerprint="d" * 64, media=MEDIA, **analysis(" v2"))
     with read_session(engine) as s:
         doc = asset_document(find_asset(s, 1))
-        assert s.scalar(select(func.count()).select_from(m.Shot)) == 2
-        assert s.scalar(select(func.count()).select_from(m.AssetPath)) == 1
+        assert s.scalar(select(func.count()).select_from(store_models.Shot)) == 2
+        assert s.scalar(select(func.count()).select_from(store_models.AssetPath)) == 1
     names = sorted(mk["name"] for mk in doc["markers"])
     assert names == ["Editor's fix", "Hello v2", "Hello world. v2"]
     assert [h["name"] for h in doc["history"]] == ["Hello world."]  # the replaced model marker stays as history

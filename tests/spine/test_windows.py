@@ -8,9 +8,9 @@ from fractions import Fraction
 import numpy as np
 import pytest
 
-from cogvlm_media.analysis.results import Shot
+from cogvlm_media.records import Shot
 from cogvlm_media.analysis.windows import plan_windows, sample_ordinals
-from cogvlm_media.media.frames import frame_times
+from cogvlm_media.media.frames import decoded_frame_times
 
 
 def reference_sampler(timestamps: list[float]) -> list[int]:
@@ -95,7 +95,7 @@ def test_ordinal_time_fractional_and_clamped():
 def test_window_frames_match_the_window_cut_out_as_its_own_file(cut_clip, tmp_path):
     """Cut each window out as its own file; the reference sampler on that file picks the same frames."""
     path = str(cut_clip.path)
-    times = frame_times(path, expected_frames=cut_clip.frame_count)
+    times = decoded_frame_times(path, expected_frames=cut_clip.frame_count)
     rate = cut_clip.fps
     starts = list(cut_clip.shot_starts)
     windows = plan_windows(shots_at(starts, cut_clip.frame_count, rate), times, cut_clip.duration, max_seconds=6.0)
@@ -105,7 +105,7 @@ def test_window_frames_match_the_window_cut_out_as_its_own_file(cut_clip, tmp_pa
         subprocess.run(["ffmpeg", "-v", "error", "-y", "-i", path, "-vf",
                         f"trim=start_frame={w.first_frame}:end_frame={w.last_frame + 1},setpts=PTS-STARTPTS",
                         "-an", "-c:v", "libx264", "-preset", "ultrafast", str(out)], check=True)
-        own = frame_times(out)
+        own = decoded_frame_times(out)
         assert len(own) == w.last_frame - w.first_frame + 1
         picked = reference_sampler([float(x) for x in own])
         assert [w.first_frame + p for p in picked] == list(w.frame_indices)

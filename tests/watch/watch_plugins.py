@@ -16,9 +16,10 @@ import sys
 import time
 import types
 
-from cogvlm_media.analysis import analyser as registry
-from cogvlm_media.analysis import results as r
+from cogvlm_media import records
 from cogvlm_media.analysis.embedded import EmbeddedAnalyser
+from cogvlm_media.hookspecs import hookimpl
+from cogvlm_media.plugin_manager import get_plugin_manager
 
 
 class WatchTestAnalyser(EmbeddedAnalyser):
@@ -52,7 +53,7 @@ def detect_shots(path, media, settings, frames=None, progress=None, times=None):
     """Same signature as cogvlm_media.analysis.shots.detect_shots: one shot over the whole file."""
     if progress:
         progress(1, 1)
-    return [r.Shot(index=0, start_frame=0, end_frame=max(media.frame_count - 1, 0), start=0.0,
+    return [records.Shot(index=0, start_frame=0, end_frame=max(media.frame_count - 1, 0), start=0.0,
                    end=media.duration, transition="start")]
 
 
@@ -63,16 +64,26 @@ def transcribe(path, media, settings, audio=None, progress=None, cpu_threads=0):
     return None
 
 
-def slow_index(engine, settings, asset_id=None, **payload):
-    time.sleep(float(os.environ.get("WATCHTEST_SLOW_INDEX", "0")))
-    _log("indexed", str(asset_id))
+class WatchTestPlugin:
+    @hookimpl
+    def register_analysers(self):
+        return {"watchtest": WatchTestAnalyser}
+
+
+class SlowIndexPlugin:
+    """Registered after the search index's listener, so it runs before it."""
+
+    @hookimpl
+    def asset_changed(self, engine, settings, asset_id):
+        time.sleep(float(os.environ.get("WATCHTEST_SLOW_INDEX", "0")))
+        _log("indexed", str(asset_id))
 
 
 def install() -> None:
+    manager = get_plugin_manager()
+    manager.register(WatchTestPlugin(), name="watchtest")
     if os.environ.get("WATCHTEST_SLOW_INDEX"):
-        from cogvlm_media import hooks
-        hooks.LISTENERS["asset_changed"] = [f"{__name__}:slow_index", *hooks.LISTENERS["asset_changed"]]
-    registry.ANALYSERS["watchtest"] = f"{__name__}:WatchTestAnalyser"
+        manager.register(SlowIndexPlugin(), name="watchtest-slow-index")
     shots = types.ModuleType("cogvlm_media.analysis.shots")
     shots.detect_shots = detect_shots
     speech = types.ModuleType("cogvlm_media.analysis.speech")

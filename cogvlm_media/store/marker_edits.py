@@ -1,13 +1,14 @@
-"""Store markers read back from an NLE. An editor's change never overwrites a model marker: the new
-marker (verified, source "editor") points at the one it replaces, which is kept as superseded history.
+"""The marker edits, one place for all: an editor's change never overwrites a model marker. The new
+marker (verified, source "editor") points at the one it replaces, which is kept as superseded history;
+a deletion supersedes without a replacement. :func:`replace_marker`, :func:`add_marker` and
+:func:`delete_marker` are what the review API's edits, the NLE routes' sync and :func:`apply_import`
+(``import-markers``) store.
 
-Matching an incoming marker to a stored one: by id (OTIO metadata, the JSON, or the ``[cm:N]`` tag in a
-note), else by time within one frame and name compared case-insensitively, else it is new. A stored
-marker missing from the file counts as deleted only when the format carries ids and the file holds
-at least one (it came from an export).
-
-The single-marker operations (:func:`replace_marker`, :func:`add_marker`, :func:`delete_marker`) are
-what both this import and the review server's marker edits store.
+Applying an imported marker list (:class:`ImportSet`, read from an NLE file by
+:mod:`cogvlm_media.export.markers_import`): an incoming marker matches a stored one by id (OTIO metadata,
+the JSON, or the ``[cm:N]`` tag in a note), else by time within one frame and name compared
+case-insensitively, else it is new. A stored marker missing from the file counts as deleted only when
+the format carries ids and the file holds at least one (it came from an export).
 """
 
 from __future__ import annotations
@@ -17,9 +18,33 @@ from fractions import Fraction
 
 from sqlalchemy.orm import Session
 
-from cogvlm_media.export.markers_import import ImportSet, Incoming
-from cogvlm_media.export.timeline import KINDS, Mark, marks_for
-from cogvlm_media.store import models as m
+from cogvlm_media.store.models import Asset, Marker
+from cogvlm_media.store.queries import KINDS, Mark, live_successor, marks_for
+
+
+@dataclass(frozen=True)
+class Incoming:
+    """One marker as an NLE file holds it, on the asset's frame grid (frame 0 = the file's first frame)."""
+
+    ids: tuple[int, ...]
+    frame: int
+    frames: int | None  # None: the format does not carry durations
+    name: str
+    note: str | None  # None: the format does not carry notes
+    colour: str | None = None
+    kind: str | None = None
+    upper_cased: bool = False  # CMX writers upper-case names: compare case-insensitively
+
+
+@dataclass
+class ImportSet:
+    """The markers read from one NLE file."""
+
+    format: str
+    items: list[Incoming]
+    carries_ids: bool
+    kinds: tuple[str, ...] | None = None  # kinds the export held (None: unknown, all kinds)
+
 
 TOLERANCE = 1  # frames: collision nudges and rounding stay "unchanged"
 
@@ -37,12 +62,12 @@ class Summary:
                 f"{len(self.deleted)} deleted")
 
 
-def replace_marker(session: Session, old: m.Marker, *, time: float | None = None,
+def replace_marker(session: Session, old: Marker, *, time: float | None = None,
                    duration: float | None = None, name: str | None = None, note: str | None = None,
-                   colour: str | None = None) -> m.Marker:
+                   colour: str | None = None) -> Marker:
     """Store an editor's change to one marker: a new verified marker (source "editor") that replaces
     ``old``, which is kept as superseded history. Fields left as None keep the old value."""
-    new = m.Marker(
+    new = Marker(
         asset_id=old.asset_id, scene_id=old.scene_id, time=old.time if time is None else time,
         duration=old.duration if duration is None else duration, name=old.name if name is None else name,
         note=old.note if note is None else note, kind=old.kind, colour=(colour or old.colour).upper(),
@@ -52,16 +77,16 @@ def replace_marker(session: Session, old: m.Marker, *, time: float | None = None
     return new
 
 
-def add_marker(session: Session, asset: m.Asset, *, time: float, name: str, duration: float = 0.0,
-               note: str = "", kind: str = "editor", colour: str = "RED") -> m.Marker:
+def add_marker(session: Session, asset: Asset, *, time: float, name: str, duration: float = 0.0,
+               note: str = "", kind: str = "editor", colour: str = "RED") -> Marker:
     """Store a marker an editor added (verified, source "editor")."""
-    new = m.Marker(asset_id=asset.id, time=time, duration=duration, name=name, note=note,
+    new = Marker(asset_id=asset.id, time=time, duration=duration, name=name, note=note,
                    kind=kind if kind in KINDS else "editor", colour=colour.upper(), source="editor", verified=True)
     session.add(new)
     return new
 
 
-def delete_marker(old: m.Marker) -> None:
+def delete_marker(old: Marker) -> None:
     """An editor's deletion: the marker is superseded without a replacement (kept as history)."""
     old.superseded = True
 
@@ -80,28 +105,22 @@ def _differs(mark: Mark, inc: Incoming) -> bool:
     return bool(inc.colour) and inc.colour.upper() != mark.colour.upper()
 
 
-def _live_successor(rows: dict[int, m.Marker], marker_id: int) -> int | None:
-    """Follow replaces_id forward from a (possibly superseded) marker to the live one, if any."""
-    current, seen = marker_id, set()
-    while current in rows and rows[current].superseded and current not in seen:
-        seen.add(current)
-        nxt = [r.id for r in rows.values() if r.replaces_id == current]
-        if not nxt:
-            return None
-        current = nxt[0]
-    return current if current in rows and not rows[current].superseded else None
-
-
-def apply_import(session: Session, asset: m.Asset, data: ImportSet, *, allow_delete: bool = True,
+def apply_import(session: Session, asset: Asset, data: ImportSet, *, allow_delete: bool = True,
                  editor_colour: str = "RED") -> Summary:
+    """Store an imported marker list for ``asset``: changes, additions and (where the file says so) deletions."""
     rate = Fraction(asset.fps_num, asset.fps_den)
     rows = {r.id: r for r in asset.markers}
+
+    def live_id(marker_id: int) -> int | None:
+        live = live_successor(session, rows.get(marker_id), rows.values())
+        return live.id if live is not None else None
+
     marks = {mk.id: mk for mk in marks_for(asset, KINDS)}
     summary = Summary(data.format)
     matched: dict[int, Incoming] = {}
     new: list[Incoming] = []
     for inc in data.items:
-        target = next((t for t in (_live_successor(rows, i) for i in inc.ids) if t in marks), None)
+        target = next((t for t in (live_id(i) for i in inc.ids) if t in marks), None)
         if target is None:
             target = next((mid for mid, mk in marks.items() if mid not in matched
                            and abs(mk.frame - inc.frame) <= TOLERANCE and mk.name.casefold() == inc.name.casefold()),
@@ -110,7 +129,7 @@ def apply_import(session: Session, asset: m.Asset, data: ImportSet, *, allow_del
             new.append(inc)
             continue
         for extra in inc.ids[1:]:  # a merged marker stands for the others too
-            extra_live = _live_successor(rows, extra)
+            extra_live = live_id(extra)
             if extra_live in marks:
                 matched.setdefault(extra_live, inc)
         if target not in matched or not _differs(marks[target], matched[target]):

@@ -1,4 +1,5 @@
-"""Process one claimed ingest run: the UI-free core that `ingest` and the watch daemon both drive."""
+"""Process one claimed ingest run (heartbeat, analyse, store, record the outcome): the UI-free core
+that `ingest_paths` and the watch daemon's workers both call."""
 
 from __future__ import annotations
 
@@ -14,7 +15,7 @@ from cogvlm_media.config import Settings
 from cogvlm_media.ingest.stages import IngestError, StageCallback, analyse_file, probe_file
 from cogvlm_media.media.fingerprint import fingerprint
 from cogvlm_media.store import jobs
-from cogvlm_media.store import models as m
+from cogvlm_media.store.models import IngestRun
 from cogvlm_media.store.engine import write_session
 from cogvlm_media.store.queries import asset_by_fingerprint, path_row
 from cogvlm_media.store.writer import FileState, attach_path, record_analysis
@@ -78,7 +79,7 @@ def _file_state(path: str) -> FileState:
     return state
 
 
-def _known(engine: Engine, run: m.IngestRun, worker: str, state: FileState, key: str) -> Outcome | None:
+def _known(engine: Engine, run: IngestRun, worker: str, state: FileState, key: str) -> Outcome | None:
     """Footage already analysed under this or another name: record the path, skip analysis."""
     with write_session(engine) as session:
         asset = asset_by_fingerprint(session, key)
@@ -95,7 +96,7 @@ def _known(engine: Engine, run: m.IngestRun, worker: str, state: FileState, key:
         return Outcome(run.id, state.path, "done", kind, asset.id)
 
 
-def process_run(engine: Engine, settings: Settings, run: m.IngestRun, worker: str,
+def process_run(engine: Engine, settings: Settings, run: IngestRun, worker: str,
                 on_stage: StageCallback | None = None, analyser=None) -> Outcome:
     """Analyse and store the claimed ``run``; failures are recorded on the run, never raised.
     ``analyser``: see ``stages.analyse_file``."""
@@ -124,7 +125,7 @@ def process_run(engine: Engine, settings: Settings, run: m.IngestRun, worker: st
     return outcome
 
 
-def _process(engine: Engine, settings: Settings, run: m.IngestRun, worker: str,
+def _process(engine: Engine, settings: Settings, run: IngestRun, worker: str,
              stage: StageCallback, analyser=None) -> Outcome:
     path = run.path
     state = _file_state(path)
