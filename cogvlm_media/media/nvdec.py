@@ -183,7 +183,7 @@ def decode_once(path: str | os.PathLike[str], expected_frames: int | None = None
                 raise NvdecError(f"NVDEC decoded more frames than the {total} expected")
             small[done:done + n] = s.cpu().numpy()
             model[done:done + n].copy_(m)
-            pts += [int(f.getPTS()) for f in frames]
+            pts += [_pts(f) for f in frames]
             done += n
             del frames, nv12
             if progress:
@@ -194,11 +194,26 @@ def decode_once(path: str | os.PathLike[str], expected_frames: int | None = None
         raise NvdecError(f"NVDEC decoded {done} frames but {expected_frames} were expected")
     if done == 0:
         raise NvdecError("NVDEC decoded no frames")
-    # frame i is the i-th in presentation order (as decord and ffprobe count): order by timestamp
-    order = np.argsort(np.asarray(pts, dtype=np.int64), kind="stable")
-    if np.array_equal(order, np.arange(done)):
+    order = presentation_order(pts)
+    if order is None:
         return DecodedVideo(small=small[:done], model=model[:done].numpy(), width=width, height=height)
     return DecodedVideo(small=small[order], model=model.numpy()[order], width=width, height=height)
+
+
+def _pts(frame) -> int | None:
+    try:
+        return int(frame.getPTS())
+    except Exception:  # noqa: BLE001 - a build without timestamps: the frames keep their arrival order
+        return None
+
+
+def presentation_order(pts: Sequence[int | None]) -> np.ndarray | None:
+    """Frame ``i`` is the ``i``-th in presentation order, as decord and ffprobe count: the permutation that
+    sorts the decoded frames by timestamp, or None when they already are in order (or have none)."""
+    if not len(pts) or any(p is None for p in pts):
+        return None
+    order = np.argsort(np.asarray(pts, dtype=np.int64), kind="stable")
+    return None if np.array_equal(order, np.arange(len(pts))) else order
 
 
 class NvdecReader:

@@ -147,3 +147,13 @@ def test_decode_once_serves_shots_and_windows_with_todays_frame_indices(tmp_path
         _, want = nvdec.FrameConverter(full.shape[1], full.shape[2])(torch.from_numpy(full))
         assert np.array_equal(got, want.numpy())
     assert runs["once"][2]._decoded == {}  # released after the file
+
+
+def test_frames_are_put_in_presentation_order_by_timestamp():
+    # decode order of an IBBP stream with B-pyramid (the footage's x264 settings): pts 0, 4, 2, 1, 3, 8, 6, 5, 7
+    pts = [0, 2048, 1024, 512, 1536, 4096, 3072, 2560, 3584]
+    order = nvdec.presentation_order(pts)
+    assert [pts[i] for i in order] == sorted(pts)
+    assert nvdec.presentation_order(sorted(pts)) is None  # already in order: nothing to move
+    assert nvdec.presentation_order([0, None, 512]) is None  # no timestamps: arrival order is kept
+    assert nvdec.presentation_order([]) is None
