@@ -97,18 +97,84 @@ class DecodedVideo:
         return self.model[idx] if idx else np.zeros((0, MODEL_SIZE, MODEL_SIZE, 3), np.uint8)
 
 
+def _yuv_to_rgb(y, u, v):
+    """uint8 Y, U, V (same shapes) -> RGB uint8 ``(..., 3)``: BT.601 limited range, as swscale."""
+    import torch
+
+    y = y.float().sub_(16).mul_(1.164383)
+    u, v = u.float().sub_(128), v.float().sub_(128)
+    rgb = torch.stack([y + 1.596027 * v, y - 0.391762 * u - 0.812968 * v, y + 2.017232 * u], dim=-1)
+    return rgb.round_().clamp_(0, 255).to(torch.uint8)
+
+
+def _planes(nv12, height: int, width: int):
+    b = nv12.shape[0]
+    uv = nv12[:, height:height + height // 2, :width].reshape(b, height // 2, width // 2, 2)
+    return nv12[:, :height, :width], uv[..., 0], uv[..., 1]
+
+
 def nv12_to_rgb(nv12, height: int, width: int):
     """NV12 frames ``(B, H * 3 / 2, W)`` uint8 -> RGB ``(B, H, W, 3)`` uint8, as swscale converts untagged
     4:2:0 (what decord returns): BT.601 limited range, each chroma sample used for its 2x2 pixels."""
+    y, u, v = _planes(nv12, height, width)
+    return _yuv_to_rgb(y, _full(u, height, width), _full(v, height, width))
+
+
+def _full(chroma, height: int, width: int):
+    """A 4:2:0 chroma plane at full size (each sample for its 2x2 pixels)."""
+    return chroma.repeat_interleave(2, dim=1).repeat_interleave(2, dim=2)[:, :height, :width]
+
+
+def _taps(n_in: int, n_out: int, start: int, count: int, device):
+    """Source indices and weight of ``F.interpolate``'s bilinear filter (``align_corners=False``) for the
+    outputs ``start .. start + count - 1`` of a resize from ``n_in`` to ``n_out`` samples."""
     import torch
 
-    b = nv12.shape[0]
-    y = nv12[:, :height, :width].float().sub_(16).mul_(1.164383)
-    uv = nv12[:, height:height + height // 2, :width].reshape(b, height // 2, width // 2, 2).float().sub_(128)
-    uv = uv.repeat_interleave(2, dim=1).repeat_interleave(2, dim=2)[:, :height, :width]
-    u, v = uv[..., 0], uv[..., 1]
-    rgb = torch.stack([y + 1.596027 * v, y - 0.391762 * u - 0.812968 * v, y + 2.017232 * u], dim=-1)
-    return rgb.round_().clamp_(0, 255).to(torch.uint8)
+    dst = torch.arange(start, start + count, device=device, dtype=torch.float32)
+    src = ((dst + 0.5) * (n_in / n_out) - 0.5).clamp_(min=0)
+    i0 = src.long()
+    return i0, (i0 + 1).clamp_(max=n_in - 1), src - i0
+
+
+class Nv12Converter:
+    """NV12 frames from NVDEC -> the small and the model-ready frames, without a full-size RGB picture.
+
+    Model frames: the RGB (as ``nv12_to_rgb``) of just the 2x2 source pixels each output pixel of the
+    224x224 crop reads, combined with the bilinear filter's own weights in its own order: the same values
+    as ``FrameConverter`` on ``nv12_to_rgb``'s frames. Small frames: the planes averaged to 48x27, then
+    converted (a box filter either way; within a level of converting first, except where RGB clips)."""
+
+    def __init__(self, height: int, width: int, device, size: int = MODEL_SIZE):
+        self.height, self.width, self.size = height, width, size
+        new_h, new_w, top, left = model_geometry(height, width, size)
+        self.rows = _taps(height, new_h, top, size, device)
+        self.cols = _taps(width, new_w, left, size, device)
+
+    def __call__(self, nv12):
+        import torch
+        import torch.nn.functional as F
+
+        y, u, v = _planes(nv12, self.height, self.width)
+
+        def area(plane):  # chroma at full size first, so that every plane averages the same pixels
+            if plane.shape[1:] != y.shape[1:]:
+                plane = _full(plane, self.height, self.width)
+            return F.interpolate(plane.unsqueeze(1).float(), size=(SMALL_H, SMALL_W), mode="area")[:, 0] \
+                .round_().to(torch.uint8)
+
+        small = _yuv_to_rgb(area(y), area(u), area(v))
+        (r0, r1, wr), (c0, c1, wc) = self.rows, self.cols
+
+        def pixel(r, c):
+            yy = y.index_select(1, r).index_select(2, c)
+            uu = u.index_select(1, r // 2).index_select(2, c // 2)
+            vv = v.index_select(1, r // 2).index_select(2, c // 2)
+            return _yuv_to_rgb(yy, uu, vv).float()
+
+        h1, w1 = wr.view(1, -1, 1, 1), wc.view(1, 1, -1, 1)
+        h0, w0 = 1 - h1, 1 - w1
+        out = h0 * (w0 * pixel(r0, c0) + w1 * pixel(r0, c1)) + h1 * (w0 * pixel(r1, c0) + w1 * pixel(r1, c1))
+        return small, out.round_().clamp_(0, 255).to(torch.uint8)
 
 
 class FrameConverter:
@@ -165,10 +231,11 @@ def decode_once(path: str | os.PathLike[str], expected_frames: int | None = None
     capacity = max(total, count) + 2
     small = np.empty((capacity, SMALL_H, SMALL_W, 3), np.uint8)
     model = torch.empty((capacity, MODEL_SIZE, MODEL_SIZE, 3), dtype=torch.uint8)
-    convert = FrameConverter(height, width)
+    device = torch.device("cuda", gpu)
+    convert = Nv12Converter(height, width, device) if height % 2 == 0 and width % 2 == 0 else None
+    full = FrameConverter(height, width)
     done = 0
     pts: list[int] = []
-    device = torch.device("cuda", gpu)
     with torch.cuda.device(device), torch.inference_mode(), torch.cuda.stream(torch.cuda.Stream(device)):
         while done < count:
             frames = decoder.get_batch_frames(min(batch, count - done))
@@ -177,7 +244,7 @@ def decode_once(path: str | os.PathLike[str], expected_frames: int | None = None
             nv12 = torch.stack([torch.from_dlpack(f) for f in frames])
             if nv12.ndim != 3 or nv12.shape[1] != height * 3 // 2 or nv12.shape[2] < width:
                 raise NvdecError(f"unexpected NVDEC frame layout {tuple(nv12.shape)} for {width}x{height}")
-            s, m = convert(nv12_to_rgb(nv12, height, width))
+            s, m = convert(nv12) if convert is not None else full(nv12_to_rgb(nv12, height, width))
             n = len(frames)
             if done + n > capacity:
                 raise NvdecError(f"NVDEC decoded more frames than the {total} expected")

@@ -157,3 +157,21 @@ def test_frames_are_put_in_presentation_order_by_timestamp():
     assert nvdec.presentation_order(sorted(pts)) is None  # already in order: nothing to move
     assert nvdec.presentation_order([0, None, 512]) is None  # no timestamps: arrival order is kept
     assert nvdec.presentation_order([]) is None
+
+
+@pytest.mark.parametrize("size", ["320x240", "240x320"])
+def test_nv12_converter_gives_the_model_frames_of_the_full_conversion(tmp_path, size):
+    """NVDEC's frames are converted without a full-size RGB picture: the same model frames (up to the float
+    order of one multiply-add, a level at most), and small frames within a fraction of a level."""
+    w, h = (int(v) for v in size.split("x"))
+    info = mediagen.render(tmp_path / "c.mp4", [mediagen.Segment("testsrc2", 8), mediagen.Segment("smptebars", 8),
+                                                mediagen.Segment("colour:0xc03020", 8)], size=size)
+    nv12 = torch.from_numpy(_nv12(info.path, w, h, 24).copy())
+    small, model = nvdec.Nv12Converter(h, w, "cpu")(nv12)
+    want_small, want_model = nvdec.FrameConverter(h, w)(nvdec.nv12_to_rgb(nv12, h, w))
+    assert model.shape == want_model.shape == (24, 224, 224, 3) and small.shape == want_small.shape
+    diff = (model.int() - want_model.int()).abs()
+    assert int(diff.max()) <= 1 and float((diff > 0).float().mean()) < 1e-3
+    assert float((small.int() - want_small.int()).abs().float().mean()) < 0.5
+    shifted, _ = nvdec.Nv12Converter(h, w, "cpu")(torch.roll(nv12, 1, dims=0))
+    assert float((shifted.int() - want_small.int()).abs().float().mean()) > 2  # other frames do not pass
