@@ -56,7 +56,9 @@ class AnalysisSettings:
     speech_language: str = "en"
     whisper_model: str = ""  # empty: the bundled tiny.en
     vad: bool = True
+    speech_workers: int = 1  # files transcribed at once (faster-whisper workers); the CPU threads are shared out
     shot_threshold: float = 0.5
+    shot_device: str = "auto"  # where TransNetV2 runs: "auto" (the first CUDA device if any, else "cpu"), "cpu", "cuda:0"
 
 
 @dataclass(frozen=True)
@@ -74,7 +76,9 @@ class ModelSettings:
     # the cross-file window batcher (ingest/batched.py): "auto" = on when path is set and CUDA is present,
     # "on" forces it (also on the CPU), "off" keeps one file at a time
     batched: str = "auto"
-    frame_source: str = "decord"  # decoder of the window frames (media/frame_source.py)
+    # decoder of the window frames (media/frame_source.py): "auto" = NVDEC (decoding each file once, on the
+    # GPU, for shots and windows) when CUDA and PyNvVideoCodec are there, else "decord"
+    frame_source: str = "auto"
     files_in_flight: int = 0  # files analysed at once by the batched path; 0: one per CPU core, 4-16
     queue_windows: int = 0  # decoded windows waiting for the model at most; 0: one batch's worth
     linger_seconds: float = 0.5  # how long a part-filled batch waits for files still in their CPU stages

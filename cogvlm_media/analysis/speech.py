@@ -53,17 +53,21 @@ def model_path(settings: Settings) -> str:
 
 
 def load_model(settings: Settings, cpu_threads: int = 0):
-    """A faster-whisper model (int8, CPU), loaded once per process and path."""
+    """A faster-whisper model (int8, CPU), loaded once per process and path. ``[analysis] speech_workers``
+    files are transcribed at once (the batched path has several files in flight), each worker with its
+    share of the CPU threads."""
     from faster_whisper import WhisperModel
 
     path = model_path(settings)
-    key = (path, cpu_threads)
+    workers = max(1, settings.analysis.speech_workers)
+    key = (path, cpu_threads, workers)
     with _lock:
         if key not in _models:
             if not os.path.isdir(path):
                 raise SpeechError(f"whisper model folder not found: {path}")
-            _models[key] = WhisperModel(path, device="cpu", compute_type="int8",
-                                        cpu_threads=cpu_threads or (os.cpu_count() or 1))
+            threads = cpu_threads or max(1, (os.cpu_count() or 1) // workers)
+            _models[key] = WhisperModel(path, device="cpu", compute_type="int8", cpu_threads=threads,
+                                        num_workers=workers)
         return _models[key]
 
 

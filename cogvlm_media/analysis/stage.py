@@ -28,6 +28,7 @@ class StageInput:
     media: MediaInfo
     settings: Settings
     frame_times: np.ndarray  # start time of every frame of the file, seconds from the first frame
+    small_frames: np.ndarray | None = None  # every frame at 48x27 when the file was decoded once (NVDEC)
 
 
 def _always(settings: Settings) -> bool:
@@ -44,7 +45,8 @@ class Stage:
 def detect_shots_stage(item: StageInput, progress: StageProgress) -> list[records.Shot]:
     from cogvlm_media.analysis.shots import detect_shots
 
-    return detect_shots(item.path, item.media, item.settings, progress=progress, times=item.frame_times)
+    return detect_shots(item.path, item.media, item.settings, frames=item.small_frames, progress=progress,
+                        times=item.frame_times)
 
 
 def transcribe_stage(item: StageInput, progress: StageProgress) -> records.Transcript | None:

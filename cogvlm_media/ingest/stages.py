@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import numpy as np
@@ -57,7 +57,11 @@ def probe_file(path: str) -> MediaInfo:
 def analyse_file(path: str, settings: Settings, media: MediaInfo | None = None,
                  on_stage: StageCallback | None = None, analyser=None) -> FileAnalysis:
     """``analyser``: the one to use instead of ``get_analyser(settings)`` (the batched path passes a
-    vision analyser bound to its shared model and the file's batcher ticket)."""
+    vision analyser bound to its shared model and the file's batcher ticket).
+
+    When the analyser's frame source decodes whole files (``decode_file``: NVDEC), the file is decoded
+    once, before shot detection, which takes its small frames; the windows' frames come from the same
+    decode. Otherwise shots decode their own small frames and the windows read theirs (the CPU path)."""
     media = media or probe_file(path)
     _report(on_stage, "probe")(1, 1)
     try:
@@ -69,20 +73,32 @@ def analyse_file(path: str, settings: Settings, media: MediaInfo | None = None,
     shot_stage = next((s for s in enabled if s.name == "shots"), None)
     if shot_stage is None:
         raise IngestError("no 'shots' stage is enabled (the windows are planned from the shots)")
-    source = StageInput(path=path, media=media, settings=settings, frame_times=times)
-    # shots on this thread; the other stages meanwhile on one background thread, in registration order
-    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="stage") as pool:
-        others = {s.name: pool.submit(s.run, source, _report(on_stage, s.name))
-                  for s in enabled if s is not shot_stage}
-        results: dict[str, Any] = {"shots": shot_stage.run(source, _report(on_stage, "shots"))}
-        results.update((name, future.result()) for name, future in others.items())
-    shots, transcript = results["shots"], results.get("speech")
-
-    windows = plan_windows(shots, times, media.duration, settings.analysis.window_seconds)
-    _report(on_stage, "windows")(1, 1)
     analyser = analyser or get_analyser(settings)
-    item = AnalysisInput(path=path, media=media, shots=shots, transcript=transcript, windows=windows,
-                         frame_times=times, stage_results=results)
-    analysis = analyser.analyse(item, progress=_report(on_stage, "analyse"))
+    frame_source = getattr(analyser, "frame_source", None)
+    decode = getattr(frame_source, "decode_file", None)
+    source = StageInput(path=path, media=media, settings=settings, frame_times=times)
+    try:
+        # shots on this thread (after the one decode, where there is one); the other stages meanwhile on
+        # one background thread, in registration order
+        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="stage") as pool:
+            others = {s.name: pool.submit(s.run, source, _report(on_stage, s.name))
+                      for s in enabled if s is not shot_stage}
+            shot_source = source
+            if decode is not None:
+                video = decode(path, len(times), progress=_report(on_stage, "decode"))
+                if video is not None:
+                    shot_source = replace(source, small_frames=video.small)
+            results: dict[str, Any] = {"shots": shot_stage.run(shot_source, _report(on_stage, "shots"))}
+            results.update((name, future.result()) for name, future in others.items())
+        shots, transcript = results["shots"], results.get("speech")
+
+        windows = plan_windows(shots, times, media.duration, settings.analysis.window_seconds)
+        _report(on_stage, "windows")(1, 1)
+        item = AnalysisInput(path=path, media=media, shots=shots, transcript=transcript, windows=windows,
+                             frame_times=times, stage_results=results)
+        analysis = analyser.analyse(item, progress=_report(on_stage, "analyse"))
+    finally:
+        if decode is not None:
+            frame_source.release(path)  # the decoded frames of a file that failed, too
     return FileAnalysis(media=media, frame_times=times, shots=shots, transcript=transcript, windows=windows,
                         analysis=analysis, stage_results=results)

@@ -64,6 +64,7 @@ class DecordSource:
 
 FRAME_SOURCES: dict[str, str] = {
     "decord": "cogvlm_media.media.frame_source:DecordSource",
+    "nvdec": "cogvlm_media.media.nvdec:NvdecSource",
 }
 
 
@@ -71,8 +72,13 @@ class UnknownFrameSource(ValueError):
     pass
 
 
-def get_frame_source(name: str = "decord") -> FrameSource:
-    target = FRAME_SOURCES.get(name or "decord")
+def get_frame_source(name: str = "auto") -> FrameSource:
+    """``auto`` (or empty): NVDEC when a CUDA device and PyNvVideoCodec are there, else decord."""
+    if name in ("", "auto"):
+        from cogvlm_media.media.nvdec import default_source_name
+
+        name = default_source_name()
+    target = FRAME_SOURCES.get(name)
     if target is None:
         raise UnknownFrameSource(f"unknown frame source {name!r} (known: {', '.join(sorted(FRAME_SOURCES))})")
     module, cls = target.split(":")

@@ -29,6 +29,22 @@ def resolve_device(name: str = "auto") -> torch.device:
     return torch.device(name)
 
 
+def free_gpu_bytes(device: torch.device) -> int:
+    """Bytes this process can still allocate on ``device``: the device's free memory plus what PyTorch holds
+    unused, within the process's cap when one is set (``torch.cuda.set_per_process_memory_fraction``)."""
+    device = torch.device(device)
+    if device.index is None:  # "cuda": the current device (the fraction getter needs an index)
+        device = torch.device("cuda", torch.cuda.current_device())
+    free, total = torch.cuda.mem_get_info(device)
+    allocated, reserved = torch.cuda.memory_allocated(device), torch.cuda.memory_reserved(device)
+    usable = free + reserved - allocated
+    getter = getattr(torch.cuda, "get_per_process_memory_fraction", None)
+    fraction = getter(device) if getter else 1.0
+    if fraction < 1.0:
+        usable = min(usable, int(fraction * total) - allocated)
+    return max(0, int(usable))
+
+
 def resolve_dtype(name: str, device: torch.device) -> torch.dtype:
     """auto: bf16 on compute capability >= 8, fp16 on older GPUs, fp32 on CPU."""
     if name in ("", "auto"):
@@ -95,7 +111,7 @@ class VideoChat:
             from cogvlm_media.model.batch_size import check_weights_fit
             from cogvlm_media.model.config import CogVLMVideoConfig
 
-            check_weights_fit(torch.cuda.mem_get_info(dev)[0], CogVLMVideoConfig.from_pretrained(folder),
+            check_weights_fit(free_gpu_bytes(dev), CogVLMVideoConfig.from_pretrained(folder),
                               torch_dtype.itemsize, quantization)
         model = load_model(folder, dev, torch_dtype, quantization)
         name = path + (f"@{revision}" if revision else "")
@@ -121,7 +137,7 @@ class VideoChat:
                                    ms.adapter, ms.adapter_merge, batch_size=ms.batch_size or 8,
                                    max_new_tokens=ms.max_new_tokens)
         if not ms.batch_size and chat.model.device.type == "cuda":
-            chat.batch_size = chat.auto_batch_size(torch.cuda.mem_get_info(chat.model.device)[0])
+            chat.batch_size = chat.auto_batch_size(free_gpu_bytes(chat.model.device))
         return chat
 
     def auto_batch_size(self, free_bytes: int, frames: int = 24) -> int:

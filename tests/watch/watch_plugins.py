@@ -49,7 +49,7 @@ def _log(what: str, path: str) -> None:
             fh.write(f"{what} {path}\n")
 
 
-def detect_shots(path, media, settings, frames=None, progress=None, times=None):
+def detect_shots(path, media, settings, frames=None, progress=None, times=None, device=None):
     """Same signature as cogvlm_media.analysis.shots.detect_shots: one shot over the whole file."""
     if progress:
         progress(1, 1)
