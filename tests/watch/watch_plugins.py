@@ -2,7 +2,8 @@
 
 * analyser ``watchtest``: the embedded analyser plus behaviour chosen by environment variables —
   ``WATCHTEST_SLOW="name-part:seconds"`` sleeps on matching files, ``WATCHTEST_CRASH="name-part"``
-  raises on matching files, ``WATCHTEST_LOG=/file`` gets "sleeping PATH" / "analysed PATH" lines.
+  raises on matching files, ``WATCHTEST_LOG=/file`` gets "sleeping PATH" / "analysed PATH" lines;
+  ``WATCHTEST_SLOW_SHOTS=seconds`` sleeps in shot detection (a kill in another stage).
 * ``WATCHTEST_SLOW_INDEX=seconds``: an ``asset_changed`` listener that sleeps first (a slow search-index
   update), then logs "indexed ASSET_ID" to ``WATCHTEST_LOG``.
 * cheap shot detection and transcription (one shot per file, no speech), so per-file work stays a
@@ -51,6 +52,8 @@ def _log(what: str, path: str) -> None:
 
 def detect_shots(path, media, settings, frames=None, progress=None, times=None):
     """Same signature as cogvlm_media.analysis.shots.detect_shots: one shot over the whole file."""
+    if os.environ.get("WATCHTEST_SLOW_SHOTS"):
+        time.sleep(float(os.environ["WATCHTEST_SLOW_SHOTS"]))
     if progress:
         progress(1, 1)
     return [records.Shot(index=0, start_frame=0, end_frame=max(media.frame_count - 1, 0), start=0.0,
