@@ -54,3 +54,39 @@ def test_files_are_queued_as_their_probe_passes_and_sigterm_does_not_wait_for_th
     left = N - probed(log)
     assert left > N // 4, left  # there was much still pending when it stopped
     assert queued(tmp_path) <= probed(log)
+
+
+
+def test_a_probe_answer_for_a_version_that_changed_meanwhile_is_not_used(tmp_path):
+    """In process, with a fake clock: the pool answers on a later call of ready(); an answer about a
+    version the file no longer has queues nothing, and the new version is probed after its own window."""
+    from fakeclock import Clock
+
+    from cogvlm_media.watch.gate import Gate
+    from cogvlm_media.watch.probes import ProbePool
+
+    clock = Clock()
+    f = tmp_path / "growing.mp4"
+    f.write_bytes(b"1")
+    seen: list[int] = []
+
+    def probe(path):
+        seen.append(os.path.getsize(path))
+        if len(seen) == 1:
+            with open(path, "ab") as fh:  # the writer goes on while ffprobe reads
+                fh.write(b"2")
+        return None
+
+    pool = ProbePool(probe, workers=2)
+    gate = Gate(1.0, probe=pool, clock=clock)
+    gate.offer(str(f))
+    clock.now += 1.1
+    assert gate.ready() == []  # handed to the pool
+    candidate = gate.pending[str(f)]
+    ws.wait_until(lambda: gate.ready() == [] and not candidate.probing, 10, interval=0.01, what="the answer read")
+    assert (candidate.size, seen) == (2, [1])  # the answer was about size 1: the new version waits its window
+    assert gate.ready() == []
+    clock.now += 1.1
+    ready = ws.wait_until(lambda: gate.ready(), 10, interval=0.01, what="the new version queued")
+    assert ready == [(str(f), 2, f.stat().st_mtime_ns)] and seen == [1, 2]
+    pool.close()
