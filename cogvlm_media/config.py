@@ -97,6 +97,7 @@ class WatchSettings:
     close_hint_seconds: float = 1.0  # shorter stability window after a close-after-write event (local only)
     poll_seconds: float = 2.0  # interval of the polling observer (network mounts, --poll)
     probe_check: bool = True  # ffprobe must read a stable file before it is queued
+    probe_workers: int = 4  # ffprobe checks at once, beside the daemon's loop
     workers: int = 1
     shutdown_seconds: float = 30.0  # on SIGTERM/SIGINT: how long a running job may finish before release
 

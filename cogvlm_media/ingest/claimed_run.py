@@ -40,17 +40,28 @@ class Outcome:
 
 
 class Heartbeat:
-    """Extends the run's lease every lease/3 seconds in a background thread while work goes on."""
+    """Extends the run's lease every lease/3 seconds in a background thread while work goes on, and
+    records each new stage at once (a crash is judged by the stage it happened in: store/jobs.py)."""
 
     def __init__(self, engine: Engine, run_id: int, worker: str, lease: float) -> None:
         self.engine, self.run_id, self.worker, self.lease = engine, run_id, worker, lease
         self.stage: str | None = None
         self.lost = False
-        self._stop = threading.Event()
+        self._stopped = False
+        self._wake = threading.Event()
         self._thread = threading.Thread(target=self._beat, name=f"heartbeat-{run_id}", daemon=True)
 
+    def enter_stage(self, name: str) -> None:
+        if name != self.stage:
+            self.stage = name
+            self._wake.set()
+
     def _beat(self) -> None:
-        while not self._stop.wait(self.lease / 3):
+        while True:
+            self._wake.wait(self.lease / 3)
+            self._wake.clear()
+            if self._stopped:
+                return
             try:
                 if not jobs.heartbeat(self.engine, self.run_id, self.worker, self.lease, self.stage):
                     self.lost = True
@@ -63,7 +74,8 @@ class Heartbeat:
         return self
 
     def __exit__(self, *exc) -> None:
-        self._stop.set()
+        self._stopped = True
+        self._wake.set()
         self._thread.join(timeout=5)
 
 
@@ -107,7 +119,7 @@ def process_run(engine: Engine, settings: Settings, run: IngestRun, worker: str,
     lease = settings.watch.lease_seconds
     with Heartbeat(engine, run.id, worker, lease) as beat:
         def stage(name: str, done: float, total: float) -> None:
-            beat.stage = name
+            beat.enter_stage(name)
             if on_stage:
                 on_stage(name, done, total)
 

@@ -121,6 +121,9 @@ def ingest_paths(engine: Engine, settings: Settings, paths: Sequence[str],
     load raises ``ModelLoadError``."""
     from cogvlm_media.ingest.batched import pipeline_for
 
+    # runs left "running" by a killed worker of this machine (or with an expired lease) are taken back
+    # first, as the watch daemon does: a killed `ingest` is redone at once, by this one or by the daemon
+    jobs.recover(engine)
     pipeline = pipeline_for(settings)
     if pipeline is not None:
         with pipeline:

@@ -2,6 +2,7 @@
 
 Main thread: events → gate; supervisor checks; reconcile scans; ready files → ``jobs.enqueue_many``;
 crash recovery (``jobs.recover``); status snapshots to the reporter (:mod:`cogvlm_media.watch.snapshot`).
+Probe threads (:mod:`cogvlm_media.watch.probes`): the ffprobe check of stable files, beside the loop.
 Worker threads: ``jobs.claim`` → ``process_run``.
 SIGTERM/SIGINT: stop claiming, let running jobs finish for ``shutdown_seconds``, then release them to
 the queue (a second signal releases at once). Search-index updates still pending get a few seconds
@@ -29,6 +30,7 @@ from cogvlm_media.store.fspath import shown
 from cogvlm_media.watch.gate import Gate, ffprobe_check, wanted
 from cogvlm_media.watch.links import inside
 from cogvlm_media.watch.observers import Root, Supervisor
+from cogvlm_media.watch.probes import ProbePool
 from cogvlm_media.watch.scan import new_versions
 from cogvlm_media.watch.snapshot import Reporter, RootState, RunningJob, WatchStatus, print_notes
 
@@ -74,8 +76,8 @@ class Daemon:
         self.events: queue.SimpleQueue = queue.SimpleQueue()
         self.supervisor = Supervisor(options.roots, self.events, force_poll=options.poll,
                                      poll_seconds=w.poll_seconds)
-        self.gate = Gate(w.stable_seconds, w.close_hint_seconds,
-                         probe=ffprobe_check if (options.probe and w.probe_check) else None)
+        probes = ProbePool(ffprobe_check, w.probe_workers) if (options.probe and w.probe_check) else None
+        self.gate = Gate(w.stable_seconds, w.close_hint_seconds, probe=probes)
         self.stopping = threading.Event()
         self.abort = threading.Event()
         self._wake = threading.Condition()
@@ -312,7 +314,8 @@ class Daemon:
         """Worker threads still inside a released job, or a search-index update still running, after
         shutdown (they must not outlive the process through interpreter teardown, where native
         libraries abort on running threads)."""
-        return any(t.is_alive() for t in self._threads) or bool(self._hooks and self._hooks.busy)
+        probing = self.gate.probes is not None and self.gate.probes.busy  # a hung ffprobe (stalled mount)
+        return any(t.is_alive() for t in self._threads) or bool(self._hooks and self._hooks.busy) or probing
 
     def _shutdown(self) -> None:
         signalled = self.stopping.is_set()  # else: --exit-when-idle found nothing left to do
@@ -321,6 +324,7 @@ class Daemon:
             running = len(self.current)
             self.note(f"stopping: {running} running job(s) get up to {self.settings.watch.shutdown_seconds:.0f} s"
                       if running else "stopping")
+        self.gate.close()  # files not yet probed are found again by the next start's scan
         with self._wake:
             self._wake.notify_all()
         self.supervisor.stop()

@@ -8,7 +8,8 @@ that changed after a close hint (a writer that closes between chunks) gets the f
 local file whose mtime is already older than the window counts as stable at once (nothing wrote to it
 for that long). A ready file must then be readable by ffprobe (``probe_check``); one that is stable but
 unreadable gets one more window (a stalled copy may resume) and is then queued anyway, so that the
-pipeline records the reason and quarantines it.
+pipeline records the reason and quarantines it. The probes run in a pool beside the daemon's loop
+(:mod:`cogvlm_media.watch.probes`): a file comes out of :meth:`Gate.ready` once its probe has passed.
 """
 
 from __future__ import annotations
@@ -18,6 +19,8 @@ import os
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+
+from cogvlm_media.watch.probes import InlineProbes, Probe, ProbePool
 
 # Names written by copy tools, browsers, sync clients and desktops while a file is incomplete, or
 # never footage at all. Dotfiles cover rsync ".name.XXXXXX", Syncthing ".syncthing.name.tmp",
@@ -57,9 +60,7 @@ class Candidate:
     closed: bool = False  # a close-after-write event arrived for the current version
     reopened: bool = False  # the file changed after a close hint: hints no longer shorten its window
     probe_failures: int = 0
-
-
-Probe = Callable[[str], str | None]  # path -> None when readable, else the reason
+    probing: int = 0  # the ticket of the probe in progress for this version (0: none)
 
 
 def ffprobe_check(path: str) -> str | None:
@@ -77,13 +78,16 @@ def ffprobe_check(path: str) -> str | None:
 class Gate:
     """Candidates waiting to become stable. Not thread-safe: the daemon's main loop owns it."""
 
-    def __init__(self, stable_seconds: float, close_hint_seconds: float = 1.0, probe: Probe | None = None,
+    def __init__(self, stable_seconds: float, close_hint_seconds: float = 1.0,
+                 probe: Probe | ProbePool | InlineProbes | None = None,
                  clock: Callable[[], float] = time.monotonic) -> None:
         self.stable_seconds = stable_seconds
         self.close_hint_seconds = min(close_hint_seconds, stable_seconds)
-        self.probe = probe
+        # a plain function is called at once; a pool answers on later calls of ready()
+        self.probes = probe if probe is None or hasattr(probe, "submit") else InlineProbes(probe)
         self.clock = clock
         self.pending: dict[str, Candidate] = {}
+        self._tickets = 0
 
     def __len__(self) -> int:
         return len(self.pending)
@@ -133,11 +137,15 @@ class Gate:
         """Candidates stable for their window (and readable), removed from the gate: (path, size, mtime)."""
         now = self.clock()
         out: list[tuple[str, int, int]] = []
+        self._collect(now, out)  # probes finished since the last call
         for c in list(self.pending.values()):
             if len(out) >= limit:
                 break
-            if now - c.since < self._window(c):
+            if c.probing or now - c.since < self._window(c):
                 continue
+            needs_probe = self.probes is not None and c.probe_failures == 0
+            if needs_probe and not self.probes.has_room():
+                continue  # the pool is busy: wait in the gate, in order
             st = self._stat(c.path)
             if st is None:
                 del self.pending[c.path]
@@ -146,9 +154,37 @@ class Gate:
                 c.reopened = c.reopened or c.closed
                 c.size, c.mtime_ns, c.since, c.closed, c.probe_failures = st.st_size, st.st_mtime_ns, now, False, 0
                 continue
-            if self.probe is not None and c.probe_failures == 0 and self.probe(c.path) is not None:
-                c.probe_failures, c.since = 1, now  # one more window, then the pipeline decides
+            if needs_probe:
+                self._tickets += 1
+                c.probing = self._tickets
+                self.probes.submit((c.path, c.probing), c.path)
                 continue
             del self.pending[c.path]
             out.append((c.path, c.size, c.mtime_ns))
+        self._collect(now, out)  # probes answered at once (a plain function) or meanwhile
         return out
+
+    def _collect(self, now: float, out: list[tuple[str, int, int]]) -> None:
+        if self.probes is None:
+            return
+        for (path, ticket), reason in self.probes.results():
+            c = self.pending.get(path)
+            if c is None or c.probing != ticket:
+                continue  # forgotten, or changed since (offer replaced it): a stale answer
+            c.probing = 0
+            st = self._stat(path)
+            if st is None:
+                del self.pending[path]
+            elif (st.st_size, st.st_mtime_ns) != (c.size, c.mtime_ns):
+                c.reopened = c.reopened or c.closed
+                c.size, c.mtime_ns, c.since, c.closed = st.st_size, st.st_mtime_ns, now, False
+            elif reason is not None:
+                c.probe_failures, c.since = 1, now  # one more window, then the pipeline decides
+            else:
+                del self.pending[path]
+                out.append((path, c.size, c.mtime_ns))
+
+    def close(self) -> None:
+        """Stop the probes (the daemon's shutdown: files still waiting are found again on the next start)."""
+        if self.probes is not None:
+            self.probes.close()

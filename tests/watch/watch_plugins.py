@@ -2,9 +2,12 @@
 
 * analyser ``watchtest``: the embedded analyser plus behaviour chosen by environment variables —
   ``WATCHTEST_SLOW="name-part:seconds"`` sleeps on matching files, ``WATCHTEST_CRASH="name-part"``
-  raises on matching files, ``WATCHTEST_LOG=/file`` gets "sleeping PATH" / "analysed PATH" lines.
+  raises on matching files, ``WATCHTEST_LOG=/file`` gets "sleeping PATH" / "analysed PATH" lines;
+  ``WATCHTEST_SLOW_SHOTS=seconds`` sleeps in shot detection (a kill in another stage).
 * ``WATCHTEST_SLOW_INDEX=seconds``: an ``asset_changed`` listener that sleeps first (a slow search-index
   update), then logs "indexed ASSET_ID" to ``WATCHTEST_LOG``.
+* ``WATCHTEST_SLOW_PROBE="seconds[,name-part:seconds]"``: the daemon's ffprobe check replaced by one that
+  sleeps (longer on matching files), logs "probed PATH" and passes every file.
 * cheap shot detection and transcription (one shot per file, no speech), so per-file work stays a
   fraction of a second on 2 cores and does not depend on the model stages being present.
 """
@@ -51,6 +54,8 @@ def _log(what: str, path: str) -> None:
 
 def detect_shots(path, media, settings, frames=None, progress=None, times=None, device=None):
     """Same signature as cogvlm_media.analysis.shots.detect_shots: one shot over the whole file."""
+    if os.environ.get("WATCHTEST_SLOW_SHOTS"):
+        time.sleep(float(os.environ["WATCHTEST_SLOW_SHOTS"]))
     if progress:
         progress(1, 1)
     return [records.Shot(index=0, start_frame=0, end_frame=max(media.frame_count - 1, 0), start=0.0,
@@ -79,7 +84,23 @@ class SlowIndexPlugin:
         _log("indexed", str(asset_id))
 
 
+def slow_probe(path: str) -> None:
+    spec = os.environ["WATCHTEST_SLOW_PROBE"].split(",")
+    seconds = float(spec[0])
+    for extra in spec[1:]:
+        part, _, longer = extra.rpartition(":")
+        if part in os.path.basename(path):
+            seconds = float(longer)
+    time.sleep(seconds)
+    _log("probed", path)
+    return None
+
+
 def install() -> None:
+    if os.environ.get("WATCHTEST_SLOW_PROBE"):
+        from cogvlm_media.watch import gate
+
+        gate.ffprobe_check = slow_probe  # before the daemon module imports it
     manager = get_plugin_manager()
     manager.register(WatchTestPlugin(), name="watchtest")
     if os.environ.get("WATCHTEST_SLOW_INDEX"):

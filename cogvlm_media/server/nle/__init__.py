@@ -6,9 +6,10 @@ the review page's edits and ``import-markers`` do.
 
 The plugins do the time maths (frames, ticks), collision handling and diffing themselves; this package
 only stores and answers: the routes (:mod:`.routes`), the sync's reconciliation (:mod:`.reconcile`) and
-the panel's cross-origin layer (:mod:`.cors`). Registered by :func:`install`, which also lets the
-Premiere panel's origin (and localhost pages) call these routes cross-origin; every other route keeps
-the guard's same-origin rule, and the token rule applies to all.
+the layer that lets only the plugins call them (:mod:`.cors`). Registered by :func:`install`: the
+Premiere panel's origin may call these routes cross-origin, clients without an Origin (the Resolve
+script) too, any other page is refused; every other route keeps the guard's same-origin rule, and the
+token rule applies to all.
 """
 
 from __future__ import annotations

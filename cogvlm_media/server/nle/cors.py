@@ -1,18 +1,28 @@
-"""Cross-origin access for the Premiere panel: only ``{prefix}/nle/`` routes, only from the panel's origins
-and localhost pages; every other route keeps the guard's same-origin rule."""
+"""Who may call the ``{prefix}/nle/`` routes: the NLE plugins, never another web page.
+
+- The Premiere panel (UXP) calls cross-origin from its ``plugin:`` origin: those origins (and any added in
+  ``COGVLM_MEDIA_PANEL_ORIGINS``) get CORS on these routes only.
+- The Resolve script, the Node tests and scripts are no browser: they send no ``Origin``.
+- Any other ``Origin`` (a page on ``http://localhost:3000`` included) is refused with 403 on every method,
+  reads too: the marks hold file paths. So is a browser's request without one (``Sec-Fetch-Site`` says
+  ``cross-site`` or ``same-site``: an ``<img>`` or ``<script>`` of another page). The review page's own
+  origin passes to the guard, whose same-origin rule applies to every other route.
+"""
 
 from __future__ import annotations
 
+import json
 import os
 from urllib.parse import urlsplit
 
-from cogvlm_media.server.guard import is_loopback
+from cogvlm_media.server.common import error_body
 
 PANEL_ID = "com.cogvlm-media.premiere"
-# Origins allowed to call /api/v1/nle cross-origin besides http(s)://localhost|127.0.0.1|[::1][:port].
-# UXP's documentation does not say which Origin header (if any) a panel's fetch sends; add yours here.
+# Origins allowed to call /api/v1/nle cross-origin (the panel's). UXP's documentation does not say which
+# Origin header (if any) a panel's fetch sends; add yours with this variable.
 PANEL_ORIGINS_ENV = "COGVLM_MEDIA_PANEL_ORIGINS"
 DEFAULT_PANEL_ORIGINS = (f"plugin:{PANEL_ID}", f"uxp://{PANEL_ID}", f"plugin://{PANEL_ID}")
+FOREIGN_FETCH = {"cross-site", "same-site"}  # Sec-Fetch-Site of a request sent by another page
 
 
 def _allowed_origins() -> set[str]:
@@ -21,24 +31,29 @@ def _allowed_origins() -> set[str]:
 
 
 def origin_allowed(origin: str) -> bool:
+    """A panel's origin (never a web page's, localhost ones included)."""
     origin = origin.strip().lower()
-    if not origin or origin == "null":
-        return False
-    if origin in _allowed_origins():
-        return True
+    return bool(origin) and origin != "null" and origin in _allowed_origins()
+
+
+def _own_origin(origin: str, host_header: str) -> bool:
     try:
-        parts = urlsplit(origin)
+        return bool(host_header) and urlsplit(origin.lower()).netloc == host_header
     except ValueError:
         return False
-    return parts.scheme in ("http", "https") and bool(parts.hostname) and is_loopback(parts.hostname) \
-        and not parts.path.strip("/")
+
+
+async def _refuse(send, message: str) -> None:
+    data = json.dumps(error_body("forbidden_origin", message)).encode()
+    await send({"type": "http.response.start", "status": 403, "headers": [
+        (b"content-type", b"application/json"), (b"content-length", str(len(data)).encode())]})
+    await send({"type": "http.response.body", "body": data})
 
 
 class PanelCors:
-    """CORS for ``{prefix}/nle/`` only: preflights from an allowed origin are answered here; actual requests
-    from an allowed origin pass to the guard without their Origin header (the guard refuses any foreign
-    origin on state-changing requests) and get ``Access-Control-Allow-Origin`` back. Requests from any
-    other origin are passed on untouched, so the guard refuses them as before."""
+    """The rule above for ``{prefix}/nle/``: preflights from a panel origin are answered here; its actual
+    requests pass to the guard without their Origin header (the guard refuses any foreign origin on
+    state-changing requests) and get ``Access-Control-Allow-Origin`` back; other pages get 403."""
 
     def __init__(self, app, prefix: str = "/api/v1"):
         self.app, self.prefix = app, f"{prefix}/nle/"
@@ -48,9 +63,19 @@ class PanelCors:
             await self.app(scope, receive, send)
             return
         headers = list(scope.get("headers") or [])
-        origin = next((v.decode("latin-1") for k, v in headers if k == b"origin"), "")
-        if not origin or not origin_allowed(origin):
-            await self.app(scope, receive, send)
+        named = {k: v.decode("latin-1") for k, v in headers}
+        origin = named.get(b"origin", "")
+        if not origin:
+            if named.get(b"sec-fetch-site", "").strip().lower() in FOREIGN_FETCH:
+                await _refuse(send, "the NLE routes answer only the NLE plugins, not a web page")
+                return
+            await self.app(scope, receive, send)  # a script (Resolve), or the review page itself
+            return
+        if not origin_allowed(origin):
+            if _own_origin(origin, named.get(b"host", "").lower()):
+                await self.app(scope, receive, send)  # the review page: the guard's rules
+                return
+            await _refuse(send, f"the NLE routes answer only the NLE plugins, not {origin!r}")
             return
         allow = [(b"access-control-allow-origin", origin.encode("latin-1")), (b"vary", b"Origin")]
         if scope["method"] == "OPTIONS":

@@ -1,6 +1,6 @@
-"""The NLE plugins' routes under ``/api/v1/nle``: the colour table, asset look-up by path or content
-fingerprint, an asset's markers on its own frame grid, the links NLE marker ↔ our marker and the sync
-(stored by :mod:`cogvlm_media.server.nle.reconcile`)."""
+"""The NLE plugins' routes under ``/api/v1/nle``: the colour table, asset look-up by content fingerprint or
+ingested path (never the file system), an asset's markers on its own frame grid, the links NLE marker ↔
+our marker and the sync (stored by :mod:`cogvlm_media.server.nle.reconcile`)."""
 
 from __future__ import annotations
 
@@ -13,7 +13,6 @@ from sqlalchemy import select
 
 from cogvlm_media.export.timeline import COLOURS, KINDS, RESOLVE_EXTRA, marks_for, premiere_colour_index, \
     resolve_colour
-from cogvlm_media.media.fingerprint import fingerprint
 from cogvlm_media.server.common import MAX_ID, ApiError, AssetId, Context, announce_change, context, get_asset
 from cogvlm_media.server.nle.reconcile import Key, Nle, SyncIn, link_row, sync_markers
 from cogvlm_media.store.engine import read_session, write_session
@@ -66,23 +65,15 @@ def _match_one(session, item: MatchItem) -> dict[str, Any]:
         return {**out, "message": "no ingested asset has this fingerprint" if item.fingerprint else "no path given"}
     if "\x00" in item.path or not os.path.isabs(item.path):
         return {**out, "message": "the path must be absolute"}
-    path = os.path.normpath(item.path)
-    row = path_row(session, path)
+    row = path_row(session, os.path.normpath(item.path))
     if row is not None:
         return {**out, "asset": _asset_brief(row.asset), "matched_by": "path"}
-    if not os.path.isfile(path):
-        return {**out, "message": "not ingested, and the file is not readable on this machine"}
-    try:
-        key = fingerprint(path)  # the spine's content key: moved or renamed media still match
-    except OSError as exc:
-        return {**out, "message": f"cannot read the file: {exc.strerror or exc}"}
-    asset = asset_by_fingerprint(session, key)
-    if asset is None:
-        return {**out, "message": "not ingested (no asset with this content); drop it in the watch folder"}
-    return {**out, "asset": _asset_brief(asset), "matched_by": "fingerprint"}
+    # only ingested paths are answered: the file system is never looked at, so the answer says nothing
+    # about whether a file exists (moved media: the plugin sends the file's fingerprint, or ingest it again)
+    return {**out, "message": "not ingested (no asset has this path)"}
 
 
-@router.post("/match", summary="Match media files (by path, else by content fingerprint) to ingested assets")
+@router.post("/match", summary="Match media files to ingested assets by content fingerprint, else by ingested path")
 def match(body: MatchRequest, ctx: Context = Depends(context)) -> dict[str, Any]:
     with read_session(ctx.engine) as session:
         return {"items": [_match_one(session, item) for item in body.items]}

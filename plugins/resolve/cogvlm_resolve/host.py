@@ -10,6 +10,7 @@ from __future__ import absolute_import
 
 from cogvlm_resolve import logic
 from cogvlm_resolve.client import Client
+from cogvlm_resolve.fingerprint import fingerprint
 from cogvlm_resolve.logic import PluginError, Use
 
 
@@ -67,6 +68,24 @@ def read_uses(timeline):
     return uses
 
 
+def match_uses(client, uses):
+    """The server's match for each use: by path where that path was ingested, else by the content
+    fingerprint of the file, computed here (moved or renamed media; the server reads no files for us)."""
+    found = client.match([{"key": u.key, "path": u.path} for u in uses])
+    missing = [n for n, row in enumerate(found) if row["asset"] is None]
+    keys = {}
+    for n in missing:
+        if uses[n].path not in keys:
+            keys[uses[n].path] = fingerprint(uses[n].path) if uses[n].path else None
+    ask = [n for n in missing if keys[uses[n].path]]
+    if ask:
+        rows = client.match([{"key": uses[n].key, "fingerprint": keys[uses[n].path]} for n in ask])
+        for n, row in zip(ask, rows):
+            found[n] = dict(row, path=uses[n].path) if row["asset"] is not None else dict(
+                found[n], message="not ingested (no asset with this content)")
+    return found
+
+
 class Session(object):
     """What both actions read first: the timeline, its clips matched to assets, their markers and links."""
 
@@ -82,7 +101,7 @@ class Session(object):
         self.uses = read_uses(self.timeline)
         if not self.uses:
             raise PluginError("the timeline has no video clips with media")
-        found = client.match([{"key": u.key, "path": u.path} for u in self.uses])
+        found = match_uses(client, self.uses)
         self.asset_of_use, self.assets, self.unmatched = {}, {}, []
         for use, row in zip(self.uses, found):
             if row["asset"] is None:
