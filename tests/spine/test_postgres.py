@@ -2,12 +2,6 @@
 
 from __future__ import annotations
 
-import glob
-import os
-import shutil
-import subprocess
-import tempfile
-
 import pytest
 from sqlalchemy import inspect
 
@@ -17,35 +11,16 @@ from cogvlm_media.store.migrate import current_revision, head_revision
 from cogvlm_media.store.queries import asset_document, find_asset
 from cogvlm_media.store.writer import FileState, record_analysis
 
-from storedata import MEDIA, analysis, claim_concurrently  # noqa: E402  (tests/ is on sys.path, see conftest.py)
+from pgserver import pg_server_fixture  # (tests/ is on sys.path, see conftest.py)
+from storedata import MEDIA, analysis, claim_concurrently
 
 
-def _pg_bin(name: str) -> str:
-    found = shutil.which(name) or next(iter(sorted(glob.glob(f"/usr/lib/postgresql/*/bin/{name}"), reverse=True)), None)
-    assert found, f"{name} not found: install the Debian package postgresql (see the README test command)"
-    return found
+pg_server = pg_server_fixture()
 
 
 @pytest.fixture(scope="module")
-def pg_url():
-    root = tempfile.mkdtemp(prefix="cogvlm-pg-")
-    data, sock = os.path.join(root, "data"), os.path.join(root, "sock")
-    os.makedirs(sock)
-    as_user: list[str] = []
-    if os.geteuid() == 0:  # PostgreSQL refuses to run as root
-        shutil.chown(root, "postgres")
-        shutil.chown(sock, "postgres")
-        as_user = ["runuser", "-u", "postgres", "--"]
-    run = lambda *cmd: subprocess.run([*as_user, *cmd], check=True, capture_output=True, timeout=120)  # noqa: E731
-    run(_pg_bin("initdb"), "-D", data, "-U", "postgres", "--auth=trust", "-E", "UTF8")
-    run(_pg_bin("pg_ctl"), "-D", data, "-w", "-o", f"-k {sock} -c listen_addresses=''", "-l",
-        os.path.join(root, "log"), "start")
-    try:
-        run(_pg_bin("createdb"), "-h", sock, "-U", "postgres", "cogvlm")
-        yield f"postgresql+psycopg2://postgres@/cogvlm?host={sock}"
-    finally:
-        run(_pg_bin("pg_ctl"), "-D", data, "-m", "immediate", "stop")
-        shutil.rmtree(root, ignore_errors=True)
+def pg_url(pg_server):
+    return pg_server.url()
 
 
 def test_migrations_writer_and_document_on_postgresql(pg_url, tmp_path):
