@@ -163,7 +163,7 @@ def _register_import(app: typer.Typer) -> None:
         from cogvlm_media.export.formats import read_markers
         from cogvlm_media.export.markers_import import ImportFailed
         from cogvlm_media.store.engine import write_session
-        from cogvlm_media.store.marker_edits import apply_import
+        from cogvlm_media.store.marker_edits import CONFLICTS, apply_import, conflict_message
 
         st = state(ctx)
         try:
@@ -176,6 +176,8 @@ def _register_import(app: typer.Typer) -> None:
                 asset_id = row.id
         except (AssetNotFound, ImportFailed, ExportError) as exc:
             raise fail(str(exc)) from None
+        except CONFLICTS:
+            raise fail(f"import-markers: {conflict_message()}") from None
         hooks.emit("asset_changed", st.engine, st.settings, asset_id=asset_id)
         console.print(summary.line(), markup=False)
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from importlib.resources import files
+from pathlib import Path
 
 from alembic import command
 from alembic.config import Config
@@ -13,9 +14,18 @@ from sqlalchemy.engine import Engine
 from cogvlm_media.store import engine as engine_mod
 
 
+def script_location() -> str:
+    """The migrations of this source tree when run from one (an editable install's package mapping may
+    point at another checkout's), else the copy shipped inside the package."""
+    source = Path(__file__).resolve().parents[2] / "migrations"
+    if (source / "env.py").is_file() and (source / "versions").is_dir():
+        return str(source)
+    return str(files("cogvlm_media.migrations"))
+
+
 def alembic_config() -> Config:
     config = Config()
-    config.set_main_option("script_location", str(files("cogvlm_media.migrations")))
+    config.set_main_option("script_location", script_location())
     return config
 
 

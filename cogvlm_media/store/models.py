@@ -202,6 +202,11 @@ class Marker(Base):
     replaces_id: Mapped[int | None] = mapped_column(ForeignKey("markers.id", ondelete="SET NULL"))
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow, onupdate=utcnow)
+    # Bumped by every UPDATE, which only applies where the row still has the revision this session read
+    # (migration 0004): two editors changing one marker at once cannot both win (StaleDataError).
+    revision: Mapped[int] = mapped_column(Integer, default=1, server_default="1")
+
+    __mapper_args__ = {"version_id_col": revision}
 
 
 class TranscriptSegment(Base):

@@ -44,3 +44,95 @@ def test_claims_are_exclusive_on_postgresql(pg_url, tmp_path):
     ids = [jobs.enqueue(engine, str(tmp_path / f"{i}.mp4"), size=i, mtime_ns=i, source="watch")[0] for i in range(8)]
     claimed = claim_concurrently(engine)
     assert sorted(claimed) == sorted(ids)
+
+
+# --- the migrations upgrade a populated schema alike on SQLite and PostgreSQL ------------------------------
+
+def _fill(table, **given):
+    """A row for ``table`` with every required column set (given values, else a plain one of its type)."""
+    import datetime as dt
+
+    from sqlalchemy import Boolean, DateTime, Float, Integer, Numeric
+
+    row = dict(given)
+    for col in table.columns:
+        if col.name in row or col.nullable or col.primary_key or col.server_default is not None:
+            continue
+        kind = type(col.type)
+        row[col.name] = (dt.datetime(2026, 1, 1, tzinfo=dt.timezone.utc) if issubclass(kind, DateTime) else
+                         False if issubclass(kind, Boolean) else 0.0 if issubclass(kind, (Float, Numeric)) else
+                         1 if issubclass(kind, Integer) else "x")
+    return row
+
+
+@pytest.mark.parametrize("backend", ["sqlite", "postgresql"])
+def test_migrations_upgrade_a_populated_schema(backend, pg_server, tmp_path):
+    from sqlalchemy import MetaData, insert, select, text
+
+    from cogvlm_media.store.engine import make_engine
+    from cogvlm_media.store.migrate import upgrade
+    from cogvlm_media.store.models import Marker
+
+    url = pg_server.new_database("mig") if backend == "postgresql" else f"sqlite:///{tmp_path / 'old.db'}"
+    engine = make_engine(url)
+    upgrade(engine, "0003")  # the schema before this round's revisions, with rows in it
+    meta = MetaData()
+    meta.reflect(engine)
+    assert "revision" not in meta.tables["markers"].columns
+    with engine.begin() as conn:
+        conn.execute(insert(meta.tables["assets"]).values(_fill(meta.tables["assets"], id=1, fingerprint="f" * 64,
+                                                                    fps_num=24, fps_den=1, duration=10.0)))
+        for i, name in enumerate(["first", "second"], 1):
+            conn.execute(insert(meta.tables["markers"]).values(_fill(
+                meta.tables["markers"], id=i, asset_id=1, time=float(i), name=name, kind="moment", colour="RED")))
+    upgrade(engine)
+    assert current_revision(engine) == head_revision()
+    assert {"search_readers", "nle_links", "search_changes"} <= set(inspect(engine).get_table_names())
+    with engine.connect() as conn:
+        rows = conn.execute(text("SELECT id, name, time, revision FROM markers ORDER BY id")).all()
+        changes = conn.execute(text("SELECT count(*) FROM search_changes")).scalar()
+    assert [tuple(r) for r in rows] == [(1, "first", 1.0, 1), (2, "second", 2.0, 1)]
+    assert changes == 3  # the triggers of 0002 logged the asset and both markers
+    if backend == "postgresql":  # every logged change carries its transaction (0005)
+        with engine.connect() as conn:
+            assert conn.execute(text("SELECT count(*) FROM search_changes WHERE xid IS NOT NULL")).scalar() == 3
+    with write_session(engine) as s:  # the ORM writes the upgraded rows, bumping the revision
+        s.scalar(select(Marker).where(Marker.id == 1)).name = "first, edited"
+    with engine.connect() as conn:
+        assert conn.execute(text("SELECT revision FROM markers WHERE id = 1")).scalar() == 2
+    engine.dispose()
+
+
+# --- two editors, one marker: one wins, the other gets a conflict -------------------------------------------
+
+def test_concurrent_marker_edits_one_wins_one_conflicts(pg_url, tmp_path):
+    """Both editors read the marker at revision 1 in their own transactions (two review servers); the first
+    to commit wins, the second's UPDATE matches no row at revision 1 and fails: no forked marker."""
+    from sqlalchemy import func, select
+    from sqlalchemy.orm import Session
+
+    from cogvlm_media.store.marker_edits import CONFLICTS, replace_marker
+    from cogvlm_media.store.models import Marker
+
+    engine = get_engine(pg_url)
+    with write_session(engine) as s:
+        asset = record_analysis(s, state=FileState(str(tmp_path / "edit.mov"), 1000, 1, 1), fingerprint="e" * 64,
+                                media=MEDIA, **analysis())
+        asset_id = asset.id
+    with read_session(engine) as s:
+        target = s.scalar(select(Marker.id).where(Marker.asset_id == asset_id, Marker.kind == "speech"))
+    first, second = Session(engine), Session(engine)
+    a, b = first.get(Marker, target), second.get(Marker, target)
+    assert a.revision == b.revision == 1 and not a.superseded and not b.superseded
+    replace_marker(first, a, name="editor A")
+    first.commit()
+    replace_marker(second, b, name="editor B")
+    with pytest.raises(CONFLICTS):
+        second.commit()
+    second.rollback()
+    first.close(), second.close()
+    with read_session(engine) as s:
+        live = s.scalars(select(Marker.name).where(Marker.replaces_id == target)).all()
+        assert live == ["editor A"]
+        assert s.scalar(select(Marker.revision).where(Marker.id == target)) == 2
+        assert s.scalar(select(func.count()).select_from(Marker).where(Marker.name == "editor B")) == 0
