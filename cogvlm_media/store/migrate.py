@@ -38,8 +38,13 @@ def current_revision(engine: Engine) -> str | None:
         return MigrationContext.configure(conn).get_current_revision()
 
 
+MIGRATION_LOCK = 0x636F67766C6D  # PostgreSQL advisory lock key ("cogvlm")
+
+
 def upgrade(engine: Engine, revision: str = "head") -> None:
-    """Bring the schema to ``revision``. Concurrent first runs serialise on SQLite's write lock."""
+    """Bring the schema to ``revision``. Concurrent first runs serialise on SQLite's write lock, on
+    PostgreSQL on an advisory lock held for the migration's transaction (the later one then finds the
+    schema current)."""
     if revision == "head" and current_revision(engine) == head_revision():
         return
     config = alembic_config()
@@ -47,6 +52,8 @@ def upgrade(engine: Engine, revision: str = "head") -> None:
     engine_mod._immediate.on = True
     try:
         with engine.begin() as conn:
+            if conn.dialect.name == "postgresql":  # first runs on several machines at once: one at a time
+                conn.exec_driver_sql(f"SELECT pg_advisory_xact_lock({MIGRATION_LOCK})")
             config.attributes["connection"] = conn
             command.upgrade(config, revision)
     finally:
