@@ -20,6 +20,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    text,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
@@ -102,7 +103,14 @@ class IngestRun(Base):
     """
 
     __tablename__ = "ingest_runs"
-    __table_args__ = (Index("ix_ingest_runs_status_next", "status", "next_attempt_at"),)
+    __table_args__ = (
+        Index("ix_ingest_runs_status_next", "status", "next_attempt_at"),
+        # the claim's two ordered scans (migration 0006)
+        Index("ix_ingest_runs_waiting", "next_attempt_at", "id", sqlite_where=text("status IN ('queued', 'failed')"),
+              postgresql_where=text("status IN ('queued', 'failed')")),
+        Index("ix_ingest_runs_leases", "next_attempt_at", "id", sqlite_where=text("status = 'running'"),
+              postgresql_where=text("status = 'running'")),
+    )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     path: Mapped[str] = mapped_column(Text, index=True)
