@@ -136,3 +136,37 @@ def test_concurrent_marker_edits_one_wins_one_conflicts(pg_url, tmp_path):
         assert live == ["editor A"]
         assert s.scalar(select(Marker.revision).where(Marker.id == target)) == 2
         assert s.scalar(select(func.count()).select_from(Marker).where(Marker.name == "editor B")) == 0
+
+
+# --- a reader node's catch-up sees a change committed late with a lower id ---------------------------------
+
+def test_snapshot_catch_up_sees_out_of_order_commits(pg_server, tmp_path):
+    """Ids come from a sequence: a transaction holding id 1 commits after the one holding id 2. An id mark
+    would skip id 1 once 2 is indexed; the snapshot the index records does not."""
+    from sqlalchemy import text
+
+    from cogvlm_media.config import Settings
+    from cogvlm_media.search.postgres import SnapshotIndexer
+    from cogvlm_media.search.sync import IndexState
+
+    engine = get_engine(pg_server.new_database("snap"))
+    indexer = SnapshotIndexer(Settings(home=tmp_path, database_url=str(engine.url)), engine)
+    with read_session(engine) as s:
+        hwm, snapshot = indexer.mark(s, IndexState("l", "v", 0, 0, snapshot="x"))
+    start = IndexState("l", "v", hwm, 0, snapshot=snapshot)
+    slow = engine.connect()
+    slow_tx = slow.begin()
+    slow.execute(text("INSERT INTO search_changes (asset_id) VALUES (101)"))  # id 1, not committed yet
+    with engine.begin() as fast:
+        fast.execute(text("INSERT INTO search_changes (asset_id) VALUES (202)"))  # id 2, committed
+    with read_session(engine) as s:
+        mark = indexer.mark(s, start)
+        assert indexer.changed_since(s, start, mark) == [202]
+    seen = IndexState("l", "v", mark[0], 1, snapshot=mark[1])
+    assert mark[0] == 2  # the id mark has passed 101's id already
+    slow_tx.commit()
+    slow.close()
+    with read_session(engine) as s:
+        later = indexer.mark(s, seen)
+        assert indexer.changed_since(s, seen, later) == [101]
+        assert indexer.pending(s, IndexState("l", "v", later[0], 2, snapshot=later[1])) == []
