@@ -69,6 +69,8 @@ class ModelSettings:
     fused: bool = True  # on CUDA with Triton: compile the language model's norms, MLP and rotary (model/fused.py)
     batch_size: int = 0  # sequences (questions) per batch; 0: from free GPU memory on CUDA, 8 on the CPU
     max_new_tokens: int = 256
+    adapter: str = ""  # a LoRA adapter folder (cogvlm-media finetune, peft or ms-swift); empty: none
+    adapter_merge: bool = True  # merge it into the weights at load (fused layers, CUDA graphs unchanged)
     # the cross-file window batcher (ingest/batched.py): "auto" = on when path is set and CUDA is present,
     # "on" forces it (also on the CPU), "off" keeps one file at a time
     batched: str = "auto"

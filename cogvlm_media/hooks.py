@@ -18,7 +18,7 @@ import logging
 import queue
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
@@ -45,8 +45,9 @@ def _dispatch(event: str, engine: Any, settings: Any, payload: dict[str, Any]) -
 
 
 class _Background:
-    def __init__(self, drain_seconds: float) -> None:
+    def __init__(self, drain_seconds: float, clock: Callable[[], float] = time.monotonic) -> None:
         self.drain_seconds = drain_seconds  # the owner may change it before the block ends
+        self.clock = clock
         self.closed = False
         self.queue: queue.Queue = queue.Queue()
         self.pending: set[tuple] = set()
@@ -68,7 +69,7 @@ class _Background:
             key, event, engine, settings, payload = item
             with self.lock:
                 self.pending.discard(key)
-            if self.deadline is not None and time.monotonic() > self.deadline:
+            if self.deadline is not None and self.clock() > self.deadline:
                 continue  # derived data: the search index catches up from the database later
             _dispatch(event, engine, settings, payload)
 
@@ -79,9 +80,10 @@ class _Background:
         then leave with ``os._exit``."""
         wait = max(0.0, self.drain_seconds)
         self.closed = True
-        self.deadline = time.monotonic() + wait
+        self.deadline = self.clock() + wait
         self.queue.put(None)
-        self.thread.join(wait)
+        while self.thread.is_alive() and (left := self.deadline - self.clock()) > 0:
+            self.thread.join(min(left, 0.05))  # the clock, not the join, decides when the budget is spent
 
     @property
     def busy(self) -> bool:
@@ -93,14 +95,14 @@ _background: _Background | None = None
 
 
 @contextmanager
-def background(drain_seconds: float = 60.0) -> Iterator[_Background]:
+def background(drain_seconds: float = 60.0, clock: Callable[[], float] = time.monotonic) -> Iterator[_Background]:
     """Run listeners on a background thread until the block ends, then drain them for up to
-    ``drain_seconds`` (adjustable on the yielded object). Check ``.busy`` afterwards."""
+    ``drain_seconds`` (adjustable on the yielded object) as measured by ``clock``. Check ``.busy`` afterwards."""
     global _background
     if _background is not None:  # nested: the outer block owns the thread
         yield _background
         return
-    _background = _Background(drain_seconds)
+    _background = _Background(drain_seconds, clock)
     try:
         yield _background
     finally:

@@ -146,3 +146,43 @@ def bad_inputs(folder: Path, good_mp4: Path) -> dict[str, Path]:
 
 def file_size(path: Path) -> int:
     return os.stat(path).st_size
+
+
+TOPICS = (
+    ("To make fresh bread, mix flour, water, salt and yeast in a bowl.",
+     "Knead the dough for ten minutes until it is smooth.",
+     "Let it rise in a warm kitchen for about an hour.",
+     "Bake the loaf in a hot oven until the crust is golden brown."),
+    ("The football match started with a fast goal from the home team.",
+     "The striker kicked the ball past the keeper into the net.",
+     "In the second half the visiting players defended well.",
+     "The referee blew the final whistle and the fans cheered."),
+    ("Astronomers use large telescopes to study distant galaxies.",
+     "The planet Mars has a thin atmosphere and red dusty soil.",
+     "Rockets carry satellites into orbit around the Earth.",
+     "One day astronauts may travel to the moons of Jupiter."),
+)
+
+
+def topics_clip(path: Path, pause: float = 0.45, shots: int = 11) -> tuple[SampleInfo, tuple[tuple[int, ...], ...]]:
+    """Continuous speech about three topics (~14 s each; sentences one after another with ``pause`` s
+    between them) over ``shots`` equal shots joined by hard cuts that fall wherever they fall.
+
+    Returns the clip and, per topic, the indices of its sentences in ``clip.spoken``."""
+    from cogvlm_media.media.sample import synthesise
+
+    utterances, groups, at = [], [], 0.6
+    for topic in TOPICS:
+        first = len(utterances)
+        for text in topic:
+            samples, rate = synthesise(text)
+            utterances.append(Utterance(text, round(at, 3)))
+            at += len(samples) / rate + pause
+        groups.append(tuple(range(first, len(utterances))))
+    frames = int((at + 0.6) * 25)
+    sources = ["testsrc2", "smptebars", "mandelbrot", "rgbtestsrc", "cellauto", "colour:0xc03020",
+               "testsrc", "gradients", "smptehdbars", "colour:0x2060a0", "life"]
+    each = frames // shots
+    segments = [Segment(sources[i % len(sources)], each if i < shots - 1 else frames - each * (shots - 1))
+                for i in range(shots)]
+    return render(path, segments, fps="25", size="160x120", audio=utterances, keyint=50), tuple(groups)

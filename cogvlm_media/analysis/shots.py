@@ -19,7 +19,10 @@ Boundaries: frames whose single-frame prediction exceeds ``settings.analysis.sho
 runs; each run's peak frame is the last frame of the outgoing shot, and the next shot starts at the
 frame after it. A run whose transition head (TransNetV2's "many-hot" output) stays above 0.5 for
 ``DISSOLVE_MIN_FRAMES`` or more frames around the peak is a dissolve; for a dissolve the network's
-peak, and so the shot boundary, lies in the middle of the dissolve (not at its start).
+peak, and so the shot boundary, lies in the middle of the dissolve (not at its start). A cut whose
+first frames are a transient (noise-like content such as Life's random first frame, a flash on the
+cut) is placed at its first abrupt change, and one the network splits over two frames is recovered
+(see :func:`boundaries`).
 """
 
 from __future__ import annotations
@@ -108,12 +111,10 @@ def _histograms(frames: np.ndarray) -> np.ndarray:
     return hist / codes[0].size
 
 
-def candidates(frames: np.ndarray) -> np.ndarray:
-    """Boolean mask of frames where a transition could be (see the module docstring)."""
+def _changes(frames: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(abrupt, hist): ``abrupt[i]`` when the change from frame i-1 to frame i stands out (see the
+    module docstring); ``hist`` the frames' colour histograms."""
     n = len(frames)
-    mask = np.zeros(n, dtype=bool)
-    if n < 2:
-        return mask
     hist = _histograms(frames)
     diff = np.zeros(n, dtype=np.float32)
     hdiff = np.zeros(n, dtype=np.float32)
@@ -127,8 +128,18 @@ def candidates(frames: np.ndarray) -> np.ndarray:
     pad = np.pad(diff, 12, mode="edge")
     windows = np.lib.stride_tricks.sliding_window_view(pad, 25)
     local = np.median(windows, axis=1)
-    mask |= (diff > ABRUPT_DIFF) & (diff > ABRUPT_RATIO * local)
-    mask |= hdiff > ABRUPT_HIST
+    abrupt = ((diff > ABRUPT_DIFF) & (diff > ABRUPT_RATIO * local)) | (hdiff > ABRUPT_HIST)
+    return abrupt, hist
+
+
+def candidates(frames: np.ndarray, changes: tuple[np.ndarray, np.ndarray] | None = None) -> np.ndarray:
+    """Boolean mask of frames where a transition could be (see the module docstring).
+    ``changes``: :func:`_changes` of these frames when already computed."""
+    n = len(frames)
+    if n < 2:
+        return np.zeros(n, dtype=bool)
+    abrupt, hist = changes or _changes(frames)
+    mask = abrupt.copy()
     k = GRADUAL_SPAN
     if n > 2 * k:
         gradual = np.abs(hist[2 * k:] - hist[:-2 * k]).sum(axis=1)
@@ -179,11 +190,30 @@ def predict(frames: np.ndarray, windows: list[int] | None = None,
     return single, many
 
 
-def boundaries(single: np.ndarray, many: np.ndarray, threshold: float) -> list[tuple[int, str, float]]:
-    """(first frame of the new shot, "cut" | "dissolve", confidence) for each detected transition."""
+def boundaries(single: np.ndarray, many: np.ndarray, threshold: float, abrupt: np.ndarray | None = None,
+               hist: np.ndarray | None = None) -> list[tuple[int, str, float]]:
+    """(first frame of the new shot, "cut" | "dissolve", confidence) for each detected transition.
+
+    With the candidate pass's ``abrupt`` changes and ``hist`` histograms (:func:`_changes`), a cut
+    whose incoming (or outgoing) picture has a one- or two-frame transient at the edit (Life's first
+    frame is dense random noise; a flash frame on the cut) is placed at the first abrupt change,
+    where the outgoing picture stops: the network puts it after the transient, or splits it over two
+    frames each below the threshold. A split pair counts as one cut when the two probabilities
+    together pass the threshold, both changes are abrupt and the picture differs across the pair
+    (a flash inside a shot returns to the same picture and stays no cut).
+    """
     out: list[tuple[int, str, float]] = []
     above = single > threshold
     n = len(single)
+    if abrupt is not None and hist is not None:
+        for p in range(n - 2):  # frames p and p+1 share the cut (changes into p+1 and into p+2)
+            pair = single[p] + single[p + 1]
+            if (not above[p] and not above[p + 1] and pair > threshold and min(single[p], single[p + 1]) > 0.1
+                    and abrupt[p + 1] and abrupt[p + 2]
+                    and np.abs(hist[p] - hist[p + 2]).sum() > ABRUPT_HIST):
+                above[p + 1] = True
+                single = single.copy()
+                single[p + 1] = min(pair, 1.0)
     i = 0
     while i < n:
         if not above[i]:
@@ -200,6 +230,11 @@ def boundaries(single: np.ndarray, many: np.ndarray, threshold: float) -> list[t
             hi += 1
         kind = "dissolve" if (hi - lo + 1) >= DISSOLVE_MIN_FRAMES and many[peak] > 0.5 else "cut"
         start = peak + 1
+        if kind == "cut" and abrupt is not None and start < n and abrupt[start]:
+            # the change into frame `start` is the cut; abrupt changes just before it are its transient
+            previous = out[-1][0] if out else 0
+            while start - 1 > max(previous, peak - 2) and abrupt[start - 1]:
+                start -= 1
         if 0 < start < n:
             out.append((start, kind, float(single[peak])))
         i = j + 1
@@ -234,7 +269,8 @@ def detect_shots_with_stats(path: str | os.PathLike[str], media: MediaInfo, sett
     n = len(frames)
     if n == 0:
         raise ShotDetectionError("no video frames")
-    mask = candidates(frames)
+    abrupt, hist = _changes(frames) if n > 1 else (np.zeros(n, dtype=bool), None)
+    mask = candidates(frames, (abrupt, hist) if n > 1 else None)
     wanted = None if full else _windows_needed(mask)
     total = media.frame_count or n
     net_progress = None
@@ -253,7 +289,8 @@ def detect_shots_with_stats(path: str | os.PathLike[str], media: MediaInfo, sett
         times = packet_frame_times(path, n, fps, media.variable_frame_rate)
     times = np.asarray(times[:n], dtype=np.float64)
     end_time = float(times[-1] + 1 / fps) if media.variable_frame_rate else float(n / fps)
-    shots = shots_from_boundaries(boundaries(single, many, settings.analysis.shot_threshold), times, end_time)
+    bounds = boundaries(single, many, settings.analysis.shot_threshold, abrupt, hist)
+    shots = shots_from_boundaries(bounds, times, end_time)
     if progress:
         progress(total, total)
     return shots, ShotStats(frames=n, candidates=int(mask.sum()), windows_run=run,

@@ -5,11 +5,18 @@ filter (``settings.analysis.vad``) so silence is never sent to the decoder. Audi
 ``media.decode.decode_audio`` (16 kHz mono float32) unless the caller passes it in. The model is
 loaded once per process. Files without an audio stream (or with no speech) give None / an empty
 transcript respectively: None means "no audio", an empty transcript means "nothing was said".
+
+Whisper tiny's word times are only roughly right at a sentence's start (the voice-activity chunks
+are padded, so the first word of a chunk tends to start up to 0.4 s early, and later sentences
+drift either way). The first word of every sentence is therefore moved to the speech onset found in
+the audio itself (:func:`speech_onset`): the rise out of quiet, within ``ONSET_REACH`` seconds of
+Whisper's time, that follows the longest quiet, the nearest one on a tie.
 """
 
 from __future__ import annotations
 
 import os
+import re
 import threading
 from collections.abc import Callable
 
@@ -21,6 +28,11 @@ from cogvlm_media.media.decode import AUDIO_RATE, decode_audio
 from cogvlm_media.media.probe import MediaInfo
 
 Progress = Callable[[int, int], None]
+
+ONSET_REACH = 0.5  # seconds either side of Whisper's word start searched for the speech onset
+_HOP, _WIN = 80, 160  # 5 ms steps of 10 ms RMS frames at 16 kHz
+_QUIET_ENOUGH = 0.25  # seconds of quiet before a rise that make it a sentence start for sure
+_SENTENCE_END = re.compile(r"[.!?…][\"')\]]*$")
 
 
 class SpeechError(ValueError):
@@ -95,22 +107,77 @@ def transcribe(path: str | os.PathLike[str], media: MediaInfo, settings: Setting
     def at(seconds: float) -> float:
         return round(min(max(0.0, float(seconds) + offset), media.duration), 3)
 
+    envelope = _envelope_db(audio)
+    floor = float(np.percentile(envelope, 10)) if len(envelope) else 0.0
     segments: list[SpeechSegment] = []
+    sentence_start = True
     for seg in segments_iter:
         text = seg.text.strip()
         if not text or seg.start + offset >= media.duration:
             continue
-        words = tuple(
-            Word(text=w.word.strip(), start=at(w.start), end=at(w.end), probability=round(float(w.probability), 4))
-            for w in (seg.words or []) if w.word.strip()
-        )
-        segments.append(SpeechSegment(index=len(segments), start=at(seg.start), end=at(seg.end), text=text,
-                                       words=words))
+        words: list[Word] = []
+        earliest = 0.0  # words stay in order when an onset moves a sentence's first word later
+        for w in seg.words or []:
+            if not w.word.strip():
+                continue
+            start, end = float(w.start), float(w.end)
+            if sentence_start or not words:  # a sentence's (or a segment's) first word: onset from the audio
+                start = speech_onset(envelope, floor, start)
+            start = max(start, earliest)
+            end, earliest = max(end, start), start
+            sentence_start = bool(_SENTENCE_END.search(w.word.strip()))
+            words.append(Word(text=w.word.strip(), start=at(start), end=at(end),
+                              probability=round(float(w.probability), 4)))
+        start = words[0].start if words else at(seg.start)
+        segments.append(SpeechSegment(index=len(segments), start=start, end=max(at(seg.end), start), text=text,
+                                      words=tuple(words)))
         if progress:
             progress(min(int(seg.end * 1000), total_ms), total_ms)
     if progress:
         progress(total_ms, total_ms)
     return Transcript(language=getattr(info, "language", None) or language or "en", segments=tuple(segments))
+
+
+def _envelope_db(audio: np.ndarray) -> np.ndarray:
+    """RMS level in dB of 10 ms frames every 5 ms (two 5 ms hops each; no copy of the audio is made)."""
+    hops = len(audio) // _HOP
+    if hops < _WIN // _HOP:
+        return np.zeros(0, dtype=np.float64)
+    blocks = audio[:hops * _HOP].reshape(hops, _HOP)
+    energy = np.einsum("ij,ij->i", blocks, blocks).astype(np.float64)
+    frames = energy[:-1] + energy[1:]  # _WIN = 2 * _HOP
+    return 20 * np.log10(np.sqrt(frames / _WIN) + 1e-10)
+
+
+def speech_onset(envelope: np.ndarray, floor: float, seconds: float, reach: float = ONSET_REACH) -> float:
+    """Where speech begins near ``seconds`` (audio clock), from the level ``envelope``.
+
+    Loud is within 30 dB of the window's peak and 10 dB above the file's ``floor``; an onset is a
+    rise into loud that stays loud for 30 ms. Of the onsets within ``reach`` seconds, the one after
+    the longest quiet (up to ``_QUIET_ENOUGH`` s, the window's start counting as quiet before it)
+    wins, then the nearest. ``seconds`` unchanged when the window holds no onset.
+    """
+    step = _HOP / AUDIO_RATE
+    lo = max(0, int((seconds - reach) / step))
+    hi = min(len(envelope), int((seconds + reach) / step) + 1)
+    window = envelope[lo:hi]
+    if len(window) < 2:
+        return seconds
+    loud = window > max(floor + 10.0, float(window.max()) - 30.0)
+    best: tuple[tuple[float, float], float] | None = None
+    quiet = 0
+    for i in range(len(window)):
+        if not loud[i]:
+            quiet += 1
+            continue
+        if i > 0 and quiet and loud[i:i + 6].all():
+            before = _QUIET_ENOUGH if quiet == i else min(quiet * step, _QUIET_ENOUGH)
+            at = (lo + i) * step
+            key = (round(before, 3), -abs(at - seconds))
+            if best is None or key > best[0]:
+                best = (key, at)
+        quiet = 0
+    return max(0.0, best[1]) if best else seconds
 
 
 def _audio_offset(media: MediaInfo) -> float:

@@ -26,6 +26,7 @@ COMMAND_MODULES = [
     "export",
     "search",
     "serve",
+    "finetune",
 ]
 
 app = typer.Typer(

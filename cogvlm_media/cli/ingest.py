@@ -9,6 +9,7 @@ import typer
 from cogvlm_media.cli.context import console, fail, print_error, require_ffmpeg, state
 from cogvlm_media.cli.ingest_display import IngestProgress, summary_table
 from cogvlm_media.ingest import IngestOptions, expand_inputs, ingest_paths
+from cogvlm_media.store.fspath import shown
 
 
 def register(app: typer.Typer) -> None:
@@ -38,7 +39,7 @@ def register(app: typer.Typer) -> None:
             raise fail(str(exc)) from None
         for o in outcomes:
             if o.status != "done":
-                print_error(f"{o.path}: {o.error}")
+                print_error(f"{shown(o.path)}: {o.error}")
         console.print(summary_table(outcomes))
         if not any(o.status == "done" for o in outcomes):
             raise typer.Exit(1)

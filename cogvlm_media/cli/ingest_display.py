@@ -10,6 +10,7 @@ from rich.table import Table
 
 from cogvlm_media.cli.context import err_console
 from cogvlm_media.ingest import IngestCallbacks, Outcome
+from cogvlm_media.store.fspath import shown
 
 STAGES = ("probe", "shots", "speech", "windows", "analyse", "store")
 
@@ -33,7 +34,7 @@ class IngestProgress:
 
     def _started(self, number: int, total: int, path: str) -> None:
         name = Path(path).name
-        self.tasks[path] = {s: self.progress.add_task(f"[{number}/{total}] {escape(name[:40])} · {s}", total=1,
+        self.tasks[path] = {s: self.progress.add_task(f"[{number}/{total}] {escape(shown(name)[:40])} · {s}", total=1,
                                                       visible=False)
                             for s in STAGES}
 
@@ -54,6 +55,6 @@ def summary_table(outcomes: list[Outcome]) -> Table:
     for o in outcomes:
         result = o.outcome if o.status == "done" else f"[red]{o.status}[/]: {escape(o.error or '')}"
         c = o.counts
-        table.add_row(escape(Path(o.path).name), result, str(o.asset_id or ""), str(c.get("shots", "")),
+        table.add_row(escape(shown(Path(o.path).name)), result, str(o.asset_id or ""), str(c.get("shots", "")),
                       str(c.get("scenes", "")), str(c.get("markers", "")), f"{o.seconds:.1f}")
     return table

@@ -16,8 +16,8 @@ from rich.table import Table
 
 from cogvlm_media.cli.context import console, err_console, fail, state
 from cogvlm_media.store import jobs
+from cogvlm_media.store.queue_status import status_document
 from cogvlm_media.watch.snapshot import WatchStatus
-from cogvlm_media.watch.status import status_document
 
 ROOT_STATES = {"missing": "[red]missing[/]", "watching": "[green]watching[/]"}
 

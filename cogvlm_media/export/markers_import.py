@@ -15,6 +15,7 @@ import opentimelineio as otio
 from opentimelineio import opentime
 
 from cogvlm_media.export import resolve_edl
+from cogvlm_media.export.adapters import ascii_name
 from cogvlm_media.export.timeline import NAMESPACE, Placement, check_timecode, split_tag
 from cogvlm_media.store.marker_edits import ImportSet, Incoming
 from cogvlm_media.store.models import Asset
@@ -28,6 +29,11 @@ class ImportFailed(ValueError):
 
 def detect_otio(path: Path, text: str) -> int:
     return 3 if path.suffix.lower() == ".otio" or '"OTIO_SCHEMA"' in text[:HEAD] else 0
+
+    def __post_init__(self) -> None:  # an NLE file's control characters (NUL...) never reach the store
+        object.__setattr__(self, "name", strip_controls(self.name or ""))
+        if self.note is not None:
+            object.__setattr__(self, "note", strip_controls(self.note))
 
 
 def detect_json(path: Path, text: str) -> int:
@@ -126,12 +132,29 @@ def read_resolve_edl(text: str, asset: Asset, placed: Placement, start_tc: str) 
     return ImportSet("edl-resolve", items, True)
 
 
+_CMX_EVENT_RE = re.compile(r"^\d{3,}\s.*?(\d\d:\d\d:\d\d[:;]\d\d)\s+(\d\d:\d\d:\d\d[:;]\d\d)\s+"
+                           r"(\d\d:\d\d:\d\d[:;]\d\d)\s+(\d\d:\d\d:\d\d[:;]\d\d)\s*$", re.M)
+
+
 def read_cmx_edl(text: str, asset: Asset, placed: Placement, start_tc: str) -> ImportSet:
+    """Locators are record (timeline) timecode, as Avid writes them; one that falls outside its event's
+    record range but inside its source range (older cogvlm-media EDLs) is read as source timecode."""
     rate, src_start = placed.rate, placed.source_start
     tl = otio.adapters.read_from_string(ndf_locators(text, float(rate)), "cmx_3600", rate=float(rate))
     clip = _pick_clip(tl, asset)
-    items = [Incoming((), _frame(mk.marked_range.start_time, rate) - src_start, None, mk.name, None,
-                      mk.color or None, upper_cased=True) for mk in clip.markers]
+    events = [[int(round(opentime.from_timecode(tc, float(rate)).value)) for tc in found.groups()]
+              for found in _CMX_EVENT_RE.finditer(text)]
+    clips = list(tl.find_clips())
+    src_in, src_out, rec_in, rec_out = events[clips.index(clip)] if len(events) == len(clips) else (0, 0, 0, 0)
+    # the EDL carries names as upper-case ASCII: one that folds to a stored name is that name
+    stored = {ascii_name(mk.name).upper(): mk.name for mk in asset.markers if not mk.superseded}
+    items = []
+    for mk in clip.markers:
+        frame = _frame(mk.marked_range.start_time, rate)
+        if rec_in <= frame < rec_out or not src_in <= frame < src_out:
+            frame = frame - rec_in + src_in
+        name = stored.get(" ".join(mk.name.split()).upper(), mk.name)
+        items.append(Incoming((), frame - src_start, None, name, None, mk.color or None, upper_cased=True))
     return ImportSet("edl", items, False)
 
 

@@ -21,6 +21,8 @@ from cogvlm_media.media.timecode import is_drop_frame_rate, parse_timecode
 from cogvlm_media.media.timecode import label as timecode_label
 from cogvlm_media.store.models import Asset
 from cogvlm_media.store.queries import KINDS, Mark, marks_for  # noqa: F401 (exporters read them from here)
+from cogvlm_media.store.fspath import shown
+from cogvlm_media.plain_text import one_line
 
 NAMESPACE = "cogvlm_media"
 
@@ -88,6 +90,9 @@ class Placement:
     source_drop: bool
     record_offset: int  # frames from the timeline's start to the clip's first frame
     marks: list[Mark]
+    width: int = 0
+    height: int = 0
+    has_audio: bool = False
 
 
 @dataclass
@@ -130,10 +135,11 @@ def placement(asset: Asset, kinds: tuple[str, ...], record_offset: int = 0) -> P
         except ValueError:
             source_start = 0
     path = asset.paths[-1].path if asset.paths else f"asset-{asset.id}"
-    return Placement(asset_id=asset.id, path=path, name=Path(path).name, rate=rate,
+    return Placement(asset_id=asset.id, path=path, name=one_line(shown(Path(path).name)), rate=rate,
                      frame_count=asset.frame_count, source_start=source_start,
                      source_drop=_drop(asset.start_timecode, rate), record_offset=record_offset,
-                     marks=marks_for(asset, kinds))
+                     marks=marks_for(asset, kinds), width=asset.width or 0, height=asset.height or 0,
+                     has_audio=bool(asset.has_audio))
 
 
 def plan(assets: list[Asset], *, kinds: tuple[str, ...] = KINDS, start_tc: str | None = None,
@@ -165,9 +171,11 @@ def file_url(path: str) -> str:
 
 
 def to_otio(p: Plan, *, relative_clip_markers: bool = False, sequence_markers: bool = False,
-            comments_in: str | None = None) -> otio.schema.Timeline:
+            comments_in: str | None = None, audio: bool = True) -> otio.schema.Timeline:
     """The plan as an OTIO timeline: one video track, one clip per asset, markers on the clips (in the
     clip's media time, i.e. from its source start timecode) with a ``cogvlm_media`` metadata namespace.
+    With ``audio`` and any asset with sound, an ``A1`` audio track holds the same clips (no markers),
+    with a gap where a file has no audio.
 
     ``relative_clip_markers`` counts clip markers from the media's first frame (FCP 7 XML's convention);
     ``sequence_markers`` repeats every marker on the stack in timeline time; ``comments_in`` names an
@@ -190,6 +198,18 @@ def to_otio(p: Plan, *, relative_clip_markers: bool = False, sequence_markers: b
             if sequence_markers:
                 tl.tracks.markers.append(_marker(mk, c.record_offset + mk.frame, rate, comments_in))
         track.append(clip)
+    if audio and any(c.has_audio for c in p.clips):
+        sound = otio.schema.Track(name="A1", kind=otio.schema.TrackKind.Audio)
+        for c, video in zip(p.clips, track):
+            if not c.has_audio:
+                sound.append(otio.schema.Gap(duration=opentime.RationalTime(c.frame_count, rate)))
+                continue
+            ref = otio.schema.ExternalReference(target_url=video.media_reference.target_url,
+                                                available_range=video.media_reference.available_range)
+            clip = otio.schema.Clip(name=c.name, media_reference=ref, source_range=video.source_range)
+            clip.metadata[NAMESPACE] = {"asset_id": c.asset_id}
+            sound.append(clip)
+        tl.tracks.append(sound)
     return tl
 
 

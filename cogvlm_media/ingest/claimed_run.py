@@ -12,7 +12,9 @@ from sqlalchemy.exc import IntegrityError
 
 from cogvlm_media import hooks
 from cogvlm_media.config import Settings
-from cogvlm_media.ingest.stages import IngestError, StageCallback, analyse_file, probe_file
+from cogvlm_media.ingest.access import require_readable
+from cogvlm_media.ingest.arrival import StillArriving, probe_version
+from cogvlm_media.ingest.stages import IngestError, StageCallback, analyse_file
 from cogvlm_media.media.fingerprint import fingerprint
 from cogvlm_media.store import jobs
 from cogvlm_media.store.models import IngestRun
@@ -76,6 +78,7 @@ def _file_state(path: str) -> FileState:
         raise IngestError(f"cannot read file ({exc.strerror or exc})") from None
     if state.size == 0:
         raise IngestError("empty file (0 bytes)")
+    require_readable(path)
     return state
 
 
@@ -112,6 +115,9 @@ def process_run(engine: Engine, settings: Settings, run: IngestRun, worker: str,
             outcome = _process(engine, settings, run, worker, stage, analyser)
         except LeaseLost:
             outcome = Outcome(run.id, run.path, "lost", error="lease lost to another worker")
+        except StillArriving as exc:
+            status = jobs.still_arriving(engine, run.id, worker, str(exc))
+            outcome = Outcome(run.id, run.path, status, "superseded", error=str(exc))
         except IngestError as exc:
             status = jobs.fail(engine, run.id, worker, str(exc), retryable=exc.retryable,
                                backoff_seconds=settings.watch.backoff_seconds)
@@ -134,7 +140,7 @@ def _process(engine: Engine, settings: Settings, run: IngestRun, worker: str,
         known = _known(engine, run, worker, state, key)
         if known:
             return known
-    media = probe_file(path)
+    media = probe_version(path, state)
     result = analyse_file(path, settings, media, on_stage=stage, analyser=analyser)
     if _file_state(path) != state:
         raise IngestError("file changed while it was analysed", retryable=True)

@@ -19,10 +19,20 @@ class FrameReadError(ValueError):
 def _reader(path: str | os.PathLike[str], width: int = -1, height: int = -1):
     import decord
 
+    path = os.fspath(path)
+    fd = None
     try:
-        return decord.VideoReader(str(path), ctx=decord.cpu(0), width=width, height=height, num_threads=1)
+        path.encode("utf-8")
+    except UnicodeEncodeError:  # a name that is not UTF-8: decord takes only UTF-8, so open it by descriptor
+        fd = os.open(path, os.O_RDONLY)
+        path = f"/proc/self/fd/{fd}"
+    try:
+        return decord.VideoReader(path, ctx=decord.cpu(0), width=width, height=height, num_threads=1)
     except (RuntimeError, decord.DECORDError) as exc:  # decord raises DECORDError on unreadable input
         raise FrameReadError(f"cannot decode video frames ({str(exc).splitlines()[0][:120]})") from None
+    finally:
+        if fd is not None:
+            os.close(fd)  # the reader holds its own descriptor from here on
 
 
 def decoded_frame_times(path: str | os.PathLike[str], expected_frames: int | None = None) -> np.ndarray:

@@ -39,6 +39,9 @@ SOURCES: dict[str, str] = {
     "life": "life=size={size}:rate={rate}:seed=11:mold=10:life_color=#00ff80:death_color=#200020",
     "gradients": "gradients=size={size}:rate={rate}:speed=0.02:seed=5",
     "testsrc": "testsrc=size={size}:rate={rate}",
+    # noise-like content: a fractal, and Life whose first frame is dense random noise
+    "sierpinski": "sierpinski=size={size}:rate={rate}:seed=3",
+    "noise": "life=size={size}:rate={rate}:seed=5",
 }
 
 

@@ -79,9 +79,12 @@ class VideoChat:
 
     @classmethod
     def from_pretrained(cls, path: str, revision: str = "", device: str = "auto", dtype: str = "auto",
-                        quantization: str = "", fused: bool = True, **kwargs) -> "VideoChat":
+                        quantization: str = "", fused: bool = True, adapter: str = "", adapter_merge: bool = True,
+                        **kwargs) -> "VideoChat":
         """``fused``: compile the language model's element-wise work where Inductor can (a CUDA device
-        with Triton; not with bitsandbytes weights): about 7 % more windows per second at batch 96."""
+        with Triton; not with bitsandbytes weights): about 7 % more windows per second at batch 96.
+        ``adapter``: a LoRA adapter folder, merged into the weights unless ``adapter_merge`` is off; the
+        chat's name (stored as the analyser's model version) then names the adapter and its hash."""
         from cogvlm_media.model.fused import fuse_language
         from cogvlm_media.model.loading import load_model, load_tokenizer, resolve_checkpoint
 
@@ -95,9 +98,19 @@ class VideoChat:
             check_weights_fit(torch.cuda.mem_get_info(dev)[0], CogVLMVideoConfig.from_pretrained(folder),
                               torch_dtype.itemsize, quantization)
         model = load_model(folder, dev, torch_dtype, quantization)
-        if fused and quantization not in ("4bit", "8bit"):
-            fuse_language(model)
         name = path + (f"@{revision}" if revision else "")
+        quantized = quantization in ("4bit", "8bit")
+        if adapter:
+            from cogvlm_media.model.adapter import AdapterError, adapter_info, apply_adapter
+            from cogvlm_media.model.loading import ModelLoadError
+
+            try:
+                model = apply_adapter(model, adapter, adapter_merge, quantized)
+                name += f"+lora:{adapter_info(adapter).label}"
+            except AdapterError as exc:
+                raise ModelLoadError(str(exc)) from None
+        if fused and not quantized and (not adapter or adapter_merge):
+            fuse_language(model)
         return cls(model, load_tokenizer(folder), name=name, **kwargs)
 
     @classmethod
@@ -105,7 +118,8 @@ class VideoChat:
         """``[model] batch_size`` 0: from the GPU memory free once the weights are loaded (8 on the CPU)."""
         ms = model_settings
         chat = cls.from_pretrained(ms.path, ms.revision, ms.device, ms.dtype, ms.quantization, ms.fused,
-                                   batch_size=ms.batch_size or 8, max_new_tokens=ms.max_new_tokens)
+                                   ms.adapter, ms.adapter_merge, batch_size=ms.batch_size or 8,
+                                   max_new_tokens=ms.max_new_tokens)
         if not ms.batch_size and chat.model.device.type == "cuda":
             chat.batch_size = chat.auto_batch_size(torch.cuda.mem_get_info(chat.model.device)[0])
         return chat

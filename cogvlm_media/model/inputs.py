@@ -2,10 +2,14 @@
 
 - Frames: ``x / 255`` -> CLIP normalisation -> short side resized to 224 (bilinear, align_corners=False,
   long side floor(long / short * 224)) -> centre crop 224x224.
-- Tokens: ``[bos]``, then per frame 66 vision slots (pad id, type VISION) followed by the tokens of the
-  plain ordinal ``str(t)`` (type LANGUAGE), then the prompt text.
+- Tokens: ``[bos]``, then per frame 66 vision slots (pad id, type VISION) followed, for the ``chat``
+  template only, by the tokens of the plain ordinal ``str(t)`` (type LANGUAGE), then the prompt text.
+  The ``base`` template (for the base checkpoint) puts all frames' slots in one run with no ordinals,
+  and its frames are 24 spread evenly over the first 60 s (:func:`base_frame_indices`).
 - Position ids: a LANGUAGE token advances by one; a VISION token only right after a LANGUAGE token; the
-  first and last slot of each frame (boi, eoi) count as LANGUAGE. Padding is excluded before the walk.
+  first and last slot of each contiguous run of vision slots (boi, eoi) count as LANGUAGE: with
+  ``chat`` every frame is its own run, with ``base`` all frames together are one. Padding is excluded
+  before the walk.
 """
 
 from __future__ import annotations
@@ -23,6 +27,7 @@ from cogvlm_media.model.config import LANGUAGE_TOKEN, VISION_SLOTS, VISION_TOKEN
 CLIP_MEAN = (0.48145466, 0.4578275, 0.40821073)
 CLIP_STD = (0.26862954, 0.26130258, 0.27577711)
 IMAGE_SIZE = 224
+BASE_FRAMES, BASE_SECONDS = 24, 60  # the reference's ``base`` sampling
 
 
 def preprocess_frames(frames: np.ndarray | torch.Tensor, size: int = IMAGE_SIZE,
@@ -74,6 +79,15 @@ def prompt_text(query: str, history: Sequence[tuple[str, str]] = (), template: s
     raise ValueError(f"unknown template {template!r} (known: chat, base)")
 
 
+def base_frame_indices(total_frames: int, average_fps: float) -> list[int]:
+    """The frames the reference samples for the ``base`` template: ``BASE_FRAMES`` indices by
+    ``linspace`` (truncated to integers) from the first frame to the last one within ``BASE_SECONDS``."""
+    if total_frames <= 0:
+        return []
+    end = min(total_frames, int(BASE_SECONDS * average_fps))
+    return [int(i) for i in np.linspace(0, max(end, 1) - 1, BASE_FRAMES).astype(int)]
+
+
 @dataclass(frozen=True)
 class Prompt:
     """One sequence before padding."""
@@ -91,14 +105,16 @@ def build_prompt(tokenizer, query: str, num_frames: int, history: Sequence[tuple
                  template: str = "chat", pad_token_id: int = 128002, bos_token_id: int | None = None) -> Prompt:
     """Token ids and types for ``num_frames`` frames and the question."""
     bos = tokenizer.bos_token_id if bos_token_id is None else bos_token_id
+    text = tokenizer.encode(prompt_text(query, history, template), add_special_tokens=False)
     ids, types = [bos], [LANGUAGE_TOKEN]
     for t in range(num_frames):
         ids += [pad_token_id] * VISION_SLOTS
         types += [VISION_TOKEN] * VISION_SLOTS
+        if template == "base":  # ordinals are the chat template's only
+            continue
         ordinal = tokenizer.encode(str(t), add_special_tokens=False)
         ids += ordinal
         types += [LANGUAGE_TOKEN] * len(ordinal)
-    text = tokenizer.encode(prompt_text(query, history, template), add_special_tokens=False)
     return Prompt(ids + text, types + [LANGUAGE_TOKEN] * len(text), num_frames)
 
 
@@ -106,16 +122,14 @@ def position_ids(token_type_ids: Sequence[int]) -> list[int]:
     """The reference position walk over one unpadded sequence."""
     kinds = list(token_type_ids)
     n = len(kinds)
-    # boi and eoi (first and last slot of each run of vision slots) count as language
+    # boi and eoi (first and last slot of each contiguous run of vision slots) count as language
     i = 0
     while i < n:
         if kinds[i] == VISION_TOKEN:
             j = i
             while j < n and kinds[j] == VISION_TOKEN:
                 j += 1
-            for start in range(i, j, VISION_SLOTS):
-                kinds[start] = LANGUAGE_TOKEN
-                kinds[min(start + VISION_SLOTS, j) - 1] = LANGUAGE_TOKEN
+            kinds[i] = kinds[j - 1] = LANGUAGE_TOKEN
             i = j
         else:
             i += 1

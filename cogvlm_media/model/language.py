@@ -16,6 +16,7 @@ from __future__ import annotations
 import torch
 import torch.nn.functional as F
 from torch import nn
+from torch.utils.checkpoint import checkpoint
 from transformers.models.llama.modeling_llama import (
     LlamaMLP,
     LlamaRMSNorm,
@@ -98,6 +99,7 @@ class CogVLMVideoModel(nn.Module):
         self.norm = LlamaRMSNorm(config.hidden_size, eps=config.rms_norm_eps)
         self.vision = VisionTower(config)
         self.rotary_emb = LlamaRotaryEmbedding(text_config)  # non-persistent buffers only
+        self.gradient_checkpointing = False  # fine-tuning: recompute each layer in the backward pass
 
     def embed(self, input_ids: torch.Tensor, token_type_ids: torch.Tensor,
               vision_embeds: torch.Tensor | None = None) -> torch.Tensor:
@@ -115,8 +117,12 @@ class CogVLMVideoModel(nn.Module):
                 cache=None) -> torch.Tensor:
         cos, sin = self.rotary_emb(embeds, position_ids)
         x = embeds
+        recompute = self.gradient_checkpointing and self.training and torch.is_grad_enabled()
         for layer in self.layers:
-            x = layer(x, cos, sin, mask, cache)
+            if recompute:
+                x = checkpoint(layer, x, cos, sin, mask, cache, use_reentrant=False)
+            else:
+                x = layer(x, cos, sin, mask, cache)
         return self.norm(x)
 
 

@@ -1,12 +1,24 @@
-"""Hybrid ranking: reciprocal rank fusion of the lexical and semantic lists, a preference for
-editor-verified markers, and collapsing near-identical hits (same file, a few seconds apart)."""
+"""Hybrid ranking: reciprocal rank fusion of the lexical and semantic lists, a relevance floor, a
+preference for editor-verified markers within relevance, and collapsing near-identical hits (same
+file, a few seconds apart).
+
+A hit's relevance is its own evidence: the lexical coverage of the query, or its semantic similarity
+relative to the best one raised to ``FLOOR_SHARPNESS`` (MiniLM gives unrelated captions 70-80 % of the
+best similarity, so the ratio alone separates nothing). A hit less relevant than ``RELEVANCE_FLOOR``
+times the most relevant one is cut: the list is not padded to the limit with unrelated hits.
+A verified marker gets ``VERIFIED_BOOST`` only while its fused score is at least ``VERIFIED_RELEVANT``
+times the best one: among relevant hits the editor's marker comes first, an unrelated one is not lifted.
+"""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 
 RRF_K = 60  # the constant of Cormack et al.'s reciprocal rank fusion
-VERIFIED_BOOST = 2.5  # a verified marker's fused score is multiplied by this
+VERIFIED_BOOST = 2.5  # a relevant verified marker's fused score is multiplied by this
+VERIFIED_RELEVANT = 0.4  # ... when its fused score is at least this fraction of the best hit's
+RELEVANCE_FLOOR = 0.2  # hits below this fraction of the most relevant hit's relevance are left out
+FLOOR_SHARPNESS = 8.0  # relevance from similarity = (similarity / best similarity) ** this
 COLLAPSE_SECONDS = 5.0
 SEMANTIC_SHARPNESS = 2.0  # semantic weight = (similarity / best similarity) ** this
 
@@ -59,10 +71,22 @@ class Ranked:
 
 
 def rank(items: list[Ranked], collapse_seconds: float = COLLAPSE_SECONDS) -> list[Ranked]:
-    """Apply the verified boost, sort, then fold each hit into a better one in the same file within
-    ``collapse_seconds``; a verified hit takes the group's place (and its best score)."""
+    """Cut at the relevance floor, apply the verified boost within relevance, sort, then fold each hit
+    into a better one in the same file within ``collapse_seconds``; a verified hit takes the group's
+    place (and its best score)."""
+    top_similarity = max((i.fused.semantic_score or 0.0 for i in items), default=0.0)
+
+    def relevance(f: Fused) -> float:
+        lexical = min(max(f.lexical_score or 0.0, 0.0), 1.0)
+        ratio = (f.semantic_score or 0.0) / top_similarity if top_similarity > 0 else 0.0
+        return max(lexical, min(max(ratio, 0.0), 1.0) ** FLOOR_SHARPNESS)
+
+    most = max((relevance(i.fused) for i in items), default=0.0)
+    items = [i for i in items if most > 0 and relevance(i.fused) >= RELEVANCE_FLOOR * most]
+    best = max((item.fused.score for item in items), default=0.0)
     for item in items:
-        item.score = item.fused.score * (VERIFIED_BOOST if item.verified else 1.0)
+        relevant = item.fused.score >= VERIFIED_RELEVANT * best
+        item.score = item.fused.score * (VERIFIED_BOOST if item.verified and relevant else 1.0)
         item.matched = set(item.fused.matched)
     items = sorted(items, key=lambda r: (-r.score, not r.verified, r.fused.key))
     kept: list[Ranked] = []

@@ -59,11 +59,13 @@ class SearchResult:
     mode: str
     hits: list[Hit]
     filters: Filters
+    more: bool = False  # more hits above the relevance floor than the limit let through
 
     def as_dict(self) -> dict[str, Any]:
         return {"schema_version": SCHEMA_VERSION, "query": self.query, "mode": self.mode,
                 "filters": {"asset_ids": list(self.filters.asset_ids), "kinds": list(self.filters.kinds)},
-                "count": len(self.hits), "hits": [h.as_dict(i) for i, h in enumerate(self.hits, 1)]}
+                "count": len(self.hits), "more": self.more,
+                "hits": [h.as_dict(i) for i, h in enumerate(self.hits, 1)]}
 
 
 @dataclass
@@ -140,7 +142,8 @@ def search(backend: SearchBackend, engine: Engine, text: str, limit: int = 10, f
                     start, end = found
             placed[f.key] = (row, start, end)
             items.append(Ranked(f, row.asset_id, start, row.verified))
-        ranked = rank(items)[:limit]
+        relevant = rank(items)
+        ranked = relevant[:limit]
         assets = {a.id: a for a in session.scalars(select(Asset).where(
             Asset.id.in_({r.asset_id for r in ranked})))}
         hits = []
@@ -156,4 +159,4 @@ def search(backend: SearchBackend, engine: Engine, text: str, limit: int = 10, f
                 verified=row.verified, lexical_score=r.fused.lexical_score, semantic_score=r.fused.semantic_score,
                 collapsed=[{"source": split_key(c.fused.key)[0], "id": split_key(c.fused.key)[1],
                             "kind": placed[c.fused.key][0].kind, "time": round(c.time, 3)} for c in r.collapsed]))
-    return SearchResult(text, mode, hits, filters)
+    return SearchResult(text, mode, hits, filters, more=len(relevant) > limit)

@@ -9,6 +9,11 @@ the assets logged above the mark, however the change was made; a crash anywhere 
 
 One process writes at a time (``write.lock``, an OS file lock); readers never take it: they open
 the generation ``state.json`` names, and every generation stays complete and unchanged.
+
+Every write is crash-safe (search/durable.py): a new generation is written in a temp folder, fsynced
+and renamed into place, ``state.json`` is replaced atomically last, and each writer first removes
+what a killed writer left (temp files, generations newer than the current). An index whose state
+file or current generation is unreadable is rebuilt, so ``reindex`` always repairs.
 """
 
 from __future__ import annotations
@@ -16,7 +21,6 @@ from __future__ import annotations
 import fcntl
 import json
 import logging
-import os
 import shutil
 import time
 from collections.abc import Iterator
@@ -31,6 +35,7 @@ from cogvlm_media.config import Settings
 from cogvlm_media.hookspecs import hookimpl
 from cogvlm_media.search import documents
 from cogvlm_media.search.sentence_vectors import MODEL_NAME, stored_vectors
+from cogvlm_media.search import durable
 from cogvlm_media.search.lexical import LexicalIndex
 from cogvlm_media.search.models import SearchChange
 from cogvlm_media.search.vector import VectorIndex, VectorSet, write_generation
@@ -66,18 +71,21 @@ class IndexState:
     def read(cls, root: Path) -> "IndexState | None":
         try:
             data = json.loads((root / "state.json").read_text())
+            if data.get("version") != STATE_VERSION:
+                return None
+            return cls(**data)
         except FileNotFoundError:
             return None
-        if data.get("version") != STATE_VERSION:
+        except (ValueError, TypeError, AttributeError):  # damaged by hand: treated as no index (a rebuild)
+            log.warning("%s is unreadable; the search index will be rebuilt", root / "state.json")
             return None
-        return cls(**data)
+
+    def usable(self, root: Path) -> bool:
+        return (root / self.lexical / "meta.json").is_file() and (root / self.vectors / "info.json").is_file()
 
     def write(self, root: Path) -> None:
-        tmp = root / "state.json.tmp"
-        tmp.write_text(json.dumps(self.__dict__, indent=1))
-        with open(tmp, "rb") as fh:
-            os.fsync(fh.fileno())
-        os.replace(tmp, root / "state.json")
+        durable.write_file(root / "state.json", json.dumps(self.__dict__, indent=1))
+        durable.crash_point("state-replaced")
 
 
 @contextmanager
@@ -147,24 +155,37 @@ class Indexer:
     def prune(self, state: IndexState) -> None:
         self._prune_log(state.hwm)
 
+    def _start(self) -> IndexState | None:
+        """Lock held: the current state (None when there is no usable index), leftovers removed."""
+        state = self.state()
+        if state is not None and not state.usable(self.root):
+            log.warning("the search index's current generation is incomplete; rebuilding")
+            state = None
+        current = {state.lexical, state.vectors} if state else set()
+        removed = durable.remove_leftovers(self.root, current)
+        if removed:
+            log.info("removed what an interrupted index update left: %s", ", ".join(sorted(removed)))
+        return state
+
     # -- the two ways to bring the index up to date --
 
     def catch_up(self, timeout: float = LOCK_TIMEOUT) -> SyncReport:
         """Re-index the assets changed since the high-water mark (a rebuild when there is no index)."""
         with write_lock(self.root, timeout):
-            state = self.state()
+            state = self._start()
             if state is None:
                 return self._rebuild()
             return self._update(state)
 
     def rebuild(self, timeout: float = LOCK_TIMEOUT) -> SyncReport:
         with write_lock(self.root, timeout):
+            self._start()
             return self._rebuild()
 
     def reindex_assets(self, asset_ids: list[int], timeout: float = LOCK_TIMEOUT) -> SyncReport:
         """Re-index the given assets (and anything pending) from the database."""
         with write_lock(self.root, timeout):
-            state = self.state()
+            state = self._start()
             if state is None:
                 return self._rebuild()
             return self._update(state, extra=asset_ids)
@@ -190,6 +211,7 @@ class Indexer:
         added = self._vectors_for(new_docs)
         lexical = LexicalIndex(self.root / state.lexical)
         lexical.replace_assets(docs_by_asset)
+        durable.crash_point("lexical-updated")
         previous = VectorIndex(self.root / state.vectors)
         kept, removed = previous.load().without_assets(changed)
         generation = state.generation + 1
@@ -199,13 +221,14 @@ class Indexer:
                          documents=lexical.num_docs(), snapshot=snapshot)
         new.write(self.root)
         self._cleanup(new)
+        durable.crash_point("cleaned")
         self.prune(new)
         return SyncReport("caught-up", len(changed), len(new_docs), time.monotonic() - started, hwm)
 
     def _rebuild(self) -> SyncReport:
         started = time.monotonic()
         old = self.state()
-        generation = (old.generation if old else 0) + 1
+        generation = max(old.generation if old else 0, durable.highest_generation(self.root)) + 1
         with read_session(self.engine) as session:
             hwm, snapshot = self.mark(session, None)
             docs = list(documents.all_documents(session))
@@ -218,11 +241,14 @@ class Indexer:
             writer.commit()
             writer.wait_merging_threads()
         lexical.index.reload()
+        durable.fsync_tree(self.root / lexical_dir)
+        durable.crash_point("lexical-built")
         write_generation(self.root / vectors_dir, self._vectors_for(docs))
         new = IndexState(lexical=lexical_dir, vectors=vectors_dir, hwm=hwm, generation=generation,
                          documents=len(docs), snapshot=snapshot)
         new.write(self.root)
         self._cleanup(new)
+        durable.crash_point("cleaned")
         self.prune(new)
         return SyncReport("rebuilt", n_assets, len(docs), time.monotonic() - started, hwm)
 

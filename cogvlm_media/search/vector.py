@@ -20,6 +20,8 @@ from pathlib import Path
 
 import numpy as np
 
+from cogvlm_media.search import durable
+
 DIM = 384
 EXACT_LIMIT = 100_000  # above this many vectors, searches use the HNSW graph
 HNSW = dict(connectivity=16, expansion_add=128, expansion_search=320)
@@ -85,6 +87,7 @@ def write_generation(folder: Path, data: VectorSet, previous: "VectorIndex | Non
     tmp.mkdir(parents=True)
     for name in ARRAYS:
         np.save(tmp / f"{name}.npy", getattr(data, name))
+    durable.crash_point("vectors-arrays-written")
     graph = None
     if len(data) > EXACT_LIMIT:
         if previous is not None and previous.has_graph and added is not None:
@@ -100,7 +103,10 @@ def write_generation(folder: Path, data: VectorSet, previous: "VectorIndex | Non
         graph.save(str(tmp / "hnsw.usearch"))
     (tmp / "info.json").write_text(json.dumps({"count": len(data), "dim": DIM, "graph": graph is not None,
                                                "hnsw": HNSW if graph is not None else None}))
-    tmp.rename(folder)
+    durable.fsync_tree(tmp)
+    durable.crash_point("vectors-complete")
+    durable.swap_in(tmp, folder)
+    durable.crash_point("vectors-renamed")
 
 
 class VectorIndex:

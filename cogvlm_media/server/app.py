@@ -20,7 +20,7 @@ from sqlalchemy.orm.exc import StaleDataError
 from cogvlm_media import __version__
 from cogvlm_media.config import Settings
 from cogvlm_media.server import nle
-from cogvlm_media.server.common import ApiError, Context, error_body
+from cogvlm_media.server.common import ApiError, Context, PathSafeJSON, error_body
 from cogvlm_media.server.guard import Guard, is_loopback
 
 log = logging.getLogger(__name__)
@@ -59,7 +59,7 @@ def create_app(settings: Settings, engine=None) -> FastAPI:
         engine = get_engine(settings.db_url)
 
     app = FastAPI(title="cogvlm-media review server", version=__version__, openapi_url=f"{API}/openapi.json",
-                  docs_url=None, redoc_url=None,
+                  docs_url=None, redoc_url=None, default_response_class=PathSafeJSON,
                   description="The archive over HTTP: assets (the `show --json` contract), markers (edits are "
                               "stored as editor-verified with the model's original kept as history), search, "
                               "exports, thumbnails and range-streamed media.")

@@ -9,11 +9,11 @@ from fastapi import APIRouter, Depends, Query
 from sqlalchemy import select
 
 from cogvlm_media import __version__
-from cogvlm_media.watch.status import run_row, status_document
 from cogvlm_media.server.common import ApiError, AssetId, Context, context, get_asset, media_available, media_path
-from cogvlm_media.store.models import Asset, IngestRun
 from cogvlm_media.store.engine import read_session
+from cogvlm_media.store.models import Asset, IngestRun
 from cogvlm_media.store.queries import asset_document, clock_for, list_assets
+from cogvlm_media.store.queue_status import run_row, status_document
 
 router = APIRouter(tags=["assets"])
 

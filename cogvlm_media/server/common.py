@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-import os
+import json
 from dataclasses import dataclass, field
 from typing import Any
 
 from fastapi import BackgroundTasks, Path, Request
+from fastapi.responses import JSONResponse
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
 
@@ -14,11 +15,28 @@ from cogvlm_media import hooks
 from cogvlm_media.config import Settings
 from cogvlm_media.export.timeline import COLOURS
 from cogvlm_media.store.models import Asset, Marker
+from cogvlm_media.server.files import still_the_ingested_file
+from cogvlm_media.store.fspath import SURROGATE, UNDECODED
 
 MAX_ID = 2**63 - 1  # larger ids cannot be stored (SQLite INTEGER), so they are rejected, not looked up
 
 AssetId = Path(..., ge=1, le=MAX_ID, description="Asset id (from /api/v1/assets).")
 MarkerId = Path(..., ge=1, le=MAX_ID, description="Marker id.")
+
+
+class PathSafeJSON(JSONResponse):
+    """JSON whose file names may hold bytes that are not UTF-8 (stored escaped, store/fspath.py): each
+    such byte is sent as the text ``\\xNN``, as the CLI shows it, instead of failing the response."""
+
+    def render(self, content: Any) -> bytes:
+        text = json.dumps(content, ensure_ascii=False, allow_nan=False, indent=None, separators=(",", ":"))
+        return shown_json(text).encode("utf-8")
+
+
+def shown_json(text: str) -> str:
+    """JSON text with each undecodable byte of a file name as the JSON string text ``\\\\xNN``."""
+    text = UNDECODED.sub(lambda m: f"\\\\x{ord(m.group()) - 0xDC00:02x}", text)
+    return SURROGATE.sub("\ufffd", text)
 
 
 class ApiError(Exception):
@@ -62,14 +80,12 @@ def get_marker(session: Session, marker_id: int) -> Marker:
 
 
 def media_path(asset: Asset) -> str:
-    """The newest recorded path of the asset that still holds its file (same size as ingested).
-    Only paths stored at ingest are ever opened: nothing from the request names a file."""
+    """The newest recorded path of the asset that still holds its file (server/files.py: the resolved
+    target's inode, size and mtime as ingested, or else the same fingerprint). Only paths stored at
+    ingest are ever opened: nothing from the request names a file."""
     for row in reversed(asset.paths):
-        try:
-            if os.path.isfile(row.path) and os.path.getsize(row.path) == asset.size:
-                return row.path
-        except OSError:
-            continue
+        if still_the_ingested_file(row, asset.size, asset.fingerprint):
+            return row.path
     where = asset.paths[-1].path if asset.paths else "no recorded path"
     raise ApiError(404, "media_missing", f"asset {asset.id}: its media file is missing, moved or changed "
                    f"since ingest (last seen at {where})", asset_id=asset.id)

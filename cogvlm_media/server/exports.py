@@ -13,6 +13,7 @@ from fastapi.responses import Response
 from cogvlm_media.export.formats import all_formats, format_names, get_format, render
 from cogvlm_media.export.timeline import KINDS, ExportError, plan
 from cogvlm_media.server.common import MAX_ID, ApiError, AssetId, Context, context, get_asset
+from cogvlm_media.server.disposition import content_disposition
 from cogvlm_media.store.engine import read_session
 
 router = APIRouter(tags=["exports"])
@@ -53,8 +54,7 @@ def _download(ctx: Context, fmt: str, asset_ids: list[int], kind: list[str], sta
             raise ApiError(422, "export_failed", str(exc)) from None
         stem = Path(p.clips[0].name).stem if len(rows) == 1 else "timeline"
     name = f"{stem}{spec.suffix}"
-    ascii_name = name.encode("ascii", "replace").decode().replace('"', "_").replace("?", "_")
-    headers = {"content-disposition": f'attachment; filename="{ascii_name}"',
+    headers = {"content-disposition": content_disposition(name),
                "x-export-notes": json.dumps(notes, ensure_ascii=True)}
     return Response(text.encode("utf-8"), headers=headers,
                     media_type=spec.media_type + "; charset=utf-8")

@@ -9,8 +9,9 @@ from contextlib import contextmanager
 from typing import Annotated, Any
 
 from fastapi import APIRouter, BackgroundTasks, Depends, Query
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
+from cogvlm_media.plain_text import refuse_controls
 from cogvlm_media.export.timeline import COLOURS, KINDS
 from cogvlm_media.server.common import ApiError, AssetId, Context, MarkerId, announce_change, checked_colour, \
     checked_name, context, get_asset, get_marker
@@ -23,8 +24,8 @@ from cogvlm_media.store.queries import asset_document, clock_for, live_successor
 router = APIRouter(tags=["markers"])
 
 Seconds = Annotated[float, Field(strict=True, ge=0, allow_inf_nan=False)]
-Name = Annotated[str, Field(strict=True, min_length=1, max_length=500)]
-Note = Annotated[str, Field(strict=True, max_length=10_000)]
+Name = Annotated[str, Field(strict=True, min_length=1, max_length=500), AfterValidator(refuse_controls)]
+Note = Annotated[str, Field(strict=True, max_length=10_000), AfterValidator(refuse_controls)]
 Colour = Annotated[str, Field(strict=True, max_length=16, description=f"One of {', '.join(COLOURS)}")]
 
 

@@ -15,6 +15,7 @@ from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import FileResponse
 
 from cogvlm_media.server.common import ApiError, AssetId, Context, context, get_asset, media_path
+from cogvlm_media.server.disposition import content_disposition
 from cogvlm_media.store.engine import read_session
 from cogvlm_media.store.queries import clock_for
 
@@ -53,8 +54,9 @@ def media(request: Request, asset_id: int = AssetId, ctx: Context = Depends(cont
         path = media_path(get_asset(session, asset_id))
     _check_range(request.headers.get("range"), os.path.getsize(path))
     kind = mimetypes.guess_type(path)[0] or "application/octet-stream"
-    return FileResponse(path, media_type=kind, headers={"cache-control": "no-cache"},
-                        content_disposition_type="inline", filename=os.path.basename(path))
+    return FileResponse(path, media_type=kind, headers={"cache-control": "no-cache",
+                                                         "content-disposition": content_disposition(
+                                                             os.path.basename(path), "inline")})
 
 
 def _lock_for(key: str) -> threading.Lock:

@@ -8,11 +8,12 @@ died) is claimable again. Failures retry with exponential backoff, then the run 
 from __future__ import annotations
 
 import os
+import re
 import socket
 import threading
 from datetime import datetime, timedelta, timezone
 
-from sqlalchemy import and_, or_, select, update
+from sqlalchemy import and_, case, or_, select, update
 from sqlalchemy.engine import Engine
 
 from cogvlm_media.store.engine import read_session, write_session
@@ -60,6 +61,10 @@ def enqueue(engine: Engine, path: str, *, size: int | None = None, mtime_ns: int
         return run.id, True
 
 
+# a claim clears the last error, except the note of a crash: the next crash compares its stage with it
+_KEEP_CRASH = case((IngestRun.error.like("%stopped during the job in stage%"), IngestRun.error), else_=None)
+
+
 def claim(engine: Engine, worker: str, lease_seconds: float, run_id: int | None = None) -> IngestRun | None:
     """Take the next due run (or the given one) and lease it to ``worker``; None when nothing is due."""
     now = _now()
@@ -68,7 +73,8 @@ def claim(engine: Engine, worker: str, lease_seconds: float, run_id: int | None 
         waiting = and_(waiting, IngestRun.next_attempt_at <= now)
     due = or_(waiting, and_(IngestRun.status == "running", IngestRun.lease_until < now))
     with write_session(engine) as session:
-        if run_id is not None:
+        if run_id is not None:  # `ingest` asks by id: a lease held by a dead process of this machine is free
+            _take_back(session, now, run_id)  # at once (the daemon runs recover() for the queue)
             queries = [select(IngestRun.id).where(due, IngestRun.id == run_id)]
         else:  # expired leases first, then waiting runs: each an ordered scan of a partial index (0006)
             expired = and_(IngestRun.status == "running", IngestRun.lease_until < now)
@@ -85,7 +91,7 @@ def claim(engine: Engine, worker: str, lease_seconds: float, run_id: int | None 
         claimed = session.execute(
             update(IngestRun).where(IngestRun.id == chosen, due).values(
                 status="running", worker=worker, attempts=IngestRun.attempts + 1, started_at=now,
-                heartbeat_at=now, lease_until=now + timedelta(seconds=lease_seconds), error=None, stage=None,
+                heartbeat_at=now, lease_until=now + timedelta(seconds=lease_seconds), error=_KEEP_CRASH, stage=None,
             )
         )
         if claimed.rowcount != 1:  # taken by another worker between our read and our write
@@ -134,6 +140,18 @@ def fail(engine: Engine, run_id: int, worker: str, error: str, *, retryable: boo
             run.next_attempt_at = now + timedelta(seconds=backoff_seconds * 2 ** (run.attempts - 1))
         else:
             run.status = "quarantined"
+        return run.status
+
+
+def still_arriving(engine: Engine, run_id: int, worker: str, reason: str) -> str:
+    """Set aside a run whose file changed while it was read (a partial version): not the file's fault,
+    so neither a retry nor a quarantine; the finished version is queued as a new run."""
+    with write_session(engine) as session:
+        run = session.get(IngestRun, run_id)
+        if run is None or run.worker != worker:
+            return "lost"
+        run.status, run.outcome, run.error = "done", "superseded", reason
+        run.lease_until, run.finished_at = None, _now()
         return run.status
 
 
@@ -233,9 +251,11 @@ def enqueue_many(engine: Engine, versions: list[Version], *, source: str = "watc
                 old = latest.get(path)
                 if _is_known(version, old, ingested):
                     continue
-                if old is not None and old.status in ("queued", "failed"):
+                if old is not None and old.status in ("queued", "failed", "quarantined"):
+                    # a quarantined older version was a partial one (or was replaced): no longer the file's state
+                    was = f" (was: {old.error})" if old.status == "quarantined" and old.error else ""
                     old.status, old.outcome, old.finished_at = "done", "superseded", now
-                    old.error = "superseded by a newer version"
+                    old.error = "superseded by a newer version" + was
                 new.append(IngestRun(path=path, size=size, mtime_ns=mtime, source=source, reingest=False,
                                      max_attempts=max_attempts, status="queued", next_attempt_at=now))
             session.add_all(new)
@@ -269,23 +289,43 @@ def _worker_dead(worker: str | None, host: str) -> bool:
 
 def recover(engine: Engine) -> list[tuple[int, str]]:
     """Take back runs whose worker died: those leased to a process of this host that no longer exists
-    (at once) and those whose lease expired (any host). The attempt counts, so a file that kills its
-    worker again and again ends quarantined. Returns (run id, new status)."""
-    now = _now()
+    (at once) and those whose lease expired (any host). Returns (run id, new status).
+
+    A crash counts against the file only when the same file crashed its worker in the same stage
+    before: then both crashes count (a file that kills its worker again and again ends quarantined).
+    Otherwise (a kill, an unrelated crash) the attempt is given back by raising ``max_attempts``."""
+    with write_session(engine) as session:
+        return _take_back(session, _now())
+
+
+_CRASH = re.compile(r"stopped during the job in stage (\S+) \(crash, kill or lost lease\)(; not counted)?")
+
+
+def _take_back(session, now: datetime, run_id: int | None = None) -> list[tuple[int, str]]:
     host = socket.gethostname()
     changed: list[tuple[int, str]] = []
-    with write_session(engine) as session:
-        for run in session.scalars(select(IngestRun).where(IngestRun.status == "running")):
-            expired = run.lease_until is None or _aware(run.lease_until) < now
-            if not (expired or _worker_dead(run.worker, host)):
-                continue
-            run.error = f"worker {run.worker} stopped during the job (crash, kill or lost lease)"
-            run.lease_until, run.worker, run.finished_at = None, None, now
-            if run.attempts >= run.max_attempts:
-                run.status = "quarantined"
-            else:
-                run.status, run.next_attempt_at = "failed", now
-            changed.append((run.id, run.status))
+    query = select(IngestRun).where(IngestRun.status == "running")
+    if run_id is not None:
+        query = query.where(IngestRun.id == run_id)
+    for run in session.scalars(query):
+        expired = run.lease_until is None or _aware(run.lease_until) < now
+        if not (expired or _worker_dead(run.worker, host)):
+            continue
+        stage = run.stage or "start"
+        before = _CRASH.search(run.error or "")
+        repeat = before is not None and before.group(1) == stage
+        if repeat and before.group(2):
+            run.max_attempts -= 1  # the earlier crash in this stage was the file's after all
+        elif not repeat:
+            run.max_attempts += 1  # not (yet) the file's fault: this attempt is given back
+        run.error = (f"worker {run.worker} stopped during the job in stage {stage} (crash, kill or lost lease)"
+                     + ("" if repeat else "; not counted"))
+        run.lease_until, run.worker, run.finished_at = None, None, now
+        if run.attempts >= run.max_attempts:
+            run.status = "quarantined"
+        else:
+            run.status, run.next_attempt_at = "failed", now
+        changed.append((run.id, run.status))
     return changed
 
 

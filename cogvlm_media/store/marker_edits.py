@@ -21,6 +21,7 @@ from sqlalchemy.orm.exc import StaleDataError
 
 from cogvlm_media.store.models import Asset, Marker
 from cogvlm_media.store.queries import KINDS, Mark, live_successor, marks_for
+from cogvlm_media.plain_text import strip_controls
 
 
 @dataclass(frozen=True)
@@ -35,6 +36,11 @@ class Incoming:
     colour: str | None = None
     kind: str | None = None
     upper_cased: bool = False  # CMX writers upper-case names: compare case-insensitively
+
+    def __post_init__(self) -> None:  # an NLE file's control characters (NUL...) never reach the store
+        object.__setattr__(self, "name", strip_controls(self.name or ""))
+        if self.note is not None:
+            object.__setattr__(self, "note", strip_controls(self.note))
 
 
 @dataclass

@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session
 
 from cogvlm_media.media.timecode import Clock, is_drop_frame_rate
 from cogvlm_media.store.models import Asset, AssetPath, Marker, Scene
+from cogvlm_media.plain_text import one_line, strip_controls
 
 SCHEMA_VERSION = 1
 KINDS = ("scene", "speech", "moment", "editor")  # marker kinds
@@ -118,7 +119,8 @@ def marks_for(asset: Asset, kinds: tuple[str, ...] = KINDS) -> list[Mark]:
         start = min(max(int(round(Fraction(mk.time).limit_denominator(10**9) * rate)), 0), last)
         end = int(round(Fraction(mk.time + (mk.duration or 0)).limit_denominator(10**9) * rate))
         frames = max(0, min(end, asset.frame_count) - start) if mk.duration else 0
-        out.append(Mark(ids=(mk.id,), frame=start, frames=frames, name=mk.name or "", note=mk.note or "",
+        out.append(Mark(ids=(mk.id,), frame=start, frames=frames, name=one_line(mk.name or ""),
+                        note=strip_controls(mk.note or ""),
                         kind=mk.kind, colour=(mk.colour or "YELLOW").upper(), source=mk.source,
                         verified=bool(mk.verified), scene_id=mk.scene_id))
     out.sort(key=lambda k: (k.frame, not k.verified, k.kind != "scene", k.id or 0))

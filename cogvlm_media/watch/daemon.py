@@ -26,7 +26,9 @@ from cogvlm_media import hooks
 from cogvlm_media.config import Settings
 from cogvlm_media.store import jobs
 from cogvlm_media.store.engine import database_error_line, is_unavailable
+from cogvlm_media.store.fspath import shown
 from cogvlm_media.watch.gate import Gate, ffprobe_check, wanted
+from cogvlm_media.watch.links import inside
 from cogvlm_media.watch.observers import Root, Supervisor
 from cogvlm_media.watch.scan import new_versions
 from cogvlm_media.watch.snapshot import Reporter, RootState, RunningJob, WatchStatus, print_notes
@@ -105,6 +107,7 @@ class Daemon:
         return w.stable_seconds_network if root is not None and root.polling else w.stable_seconds
 
     def note(self, message: str) -> None:
+        message = shown(message)  # a file name that is not UTF-8 is printed with its bytes as \xNN
         line = f"{time.strftime('%H:%M:%S')} {message}"
         with self._recent_lock:
             self.recent.append(line)
@@ -116,7 +119,8 @@ class Daemon:
         root = self._root_of(folder)
         window = self._window(root)
         found = 0
-        for batch in new_versions(self.engine, folder, self.settings.watch.extensions):
+        for batch in new_versions(self.engine, folder, self.settings.watch.extensions,
+                                  root=root.path if root else None):
             for path, st in batch:
                 self.gate.offer(path, window=window, scanned=True, st=st)
             found += len(batch)
@@ -142,7 +146,7 @@ class Daemon:
                         self.gate.forget_under(path)
                 elif kind == "deleted":
                     self.gate.forget(path)
-                elif wanted(path, exts):
+                elif wanted(path, exts) and inside(self._root_of(path).path, path):  # no link out of the tree
                     root = self._root_of(path)
                     self.gate.offer(path, window=self._window(root),
                                     closed=kind == "closed" and root is not None and not root.polling)

@@ -3,7 +3,8 @@
 A path seen by an event or a scan becomes a *candidate*. A candidate is ready once its size and mtime
 have not changed for the stability window (``stable_seconds``, ``stable_seconds_network`` on network
 mounts). A close-after-write event (Linux inotify, local disks only) is an early hint: it shortens the
-window to ``close_hint_seconds`` until the file changes again; it never decides on its own. A scanned
+window to ``close_hint_seconds`` until the file changes again; it never decides on its own, and a file
+that changed after a close hint (a writer that closes between chunks) gets the full window from then on. A scanned
 local file whose mtime is already older than the window counts as stable at once (nothing wrote to it
 for that long). A ready file must then be readable by ffprobe (``probe_check``); one that is stable but
 unreadable gets one more window (a stalled copy may resume) and is then queued anyway, so that the
@@ -54,6 +55,7 @@ class Candidate:
     since: float  # monotonic time the current (size, mtime) was first seen
     window: float
     closed: bool = False  # a close-after-write event arrived for the current version
+    reopened: bool = False  # the file changed after a close hint: hints no longer shorten its window
     probe_failures: int = 0
 
 
@@ -111,7 +113,8 @@ class Gate:
         since = now
         if scanned and old is None and time.time_ns() - st.st_mtime_ns >= window * 1e9:
             since = now - window  # untouched for longer than the window already
-        self.pending[path] = Candidate(path, st.st_size, st.st_mtime_ns, since, window, closed)
+        reopened = old is not None and (old.reopened or old.closed)
+        self.pending[path] = Candidate(path, st.st_size, st.st_mtime_ns, since, window, closed, reopened)
 
     def forget(self, path: str) -> None:
         self.pending.pop(path, None)
@@ -122,7 +125,7 @@ class Gate:
             del self.pending[path]
 
     def _window(self, c: Candidate) -> float:
-        if c.closed and c.window <= self.stable_seconds:  # the hint is for local files only
+        if c.closed and not c.reopened and c.window <= self.stable_seconds:  # the hint: local files only
             return min(c.window, self.close_hint_seconds)
         return c.window
 
@@ -140,6 +143,7 @@ class Gate:
                 del self.pending[c.path]
                 continue
             if (st.st_size, st.st_mtime_ns) != (c.size, c.mtime_ns):
+                c.reopened = c.reopened or c.closed
                 c.size, c.mtime_ns, c.since, c.closed, c.probe_failures = st.st_size, st.st_mtime_ns, now, False, 0
                 continue
             if self.probe is not None and c.probe_failures == 0 and self.probe(c.path) is not None:

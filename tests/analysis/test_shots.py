@@ -129,3 +129,19 @@ def test_wrong_frame_shape_is_a_clear_error(silent_clip):
     with pytest.raises(ShotDetectionError, match="frames must be"):
         detect_shots(silent_clip.path, media, Settings(), frames=np.zeros((5, 10, 10, 3), np.uint8))
     assert issubclass(ShotDetectionError, ValueError)
+
+
+def test_hard_cuts_into_noise_like_content_are_exact(media_dir):
+    """Cuts into and out of fractals and Life: Life's first frame is dense random noise, a one-frame
+    transient at the cut, which made TransNetV2 split the cut over two frames (both below the
+    threshold: missed) or put it after the transient (one frame late)."""
+    segments = [mediagen.Segment("testsrc2", 40), mediagen.Segment("sierpinski", 55),
+                mediagen.Segment("life", 60), mediagen.Segment("mandelbrot", 55),
+                mediagen.Segment("noise", 50), mediagen.Segment("cellauto", 45),
+                mediagen.Segment("life", 50), mediagen.Segment("sierpinski", 40)]
+    clip = mediagen.render(media_dir / "noise_cuts.mp4", segments, size="320x240", keyint=48)
+    media = probe(clip.path)
+    shots = detect_shots(clip.path, media, Settings())
+    assert [s.start_frame for s in shots[1:]] == list(clip.cuts)
+    assert all(s.transition == "cut" for s in shots[1:])
+    _contiguous(shots, clip.frame_count, clip.duration)

@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import subprocess
 
+import mediagen
 import numpy as np
 import pytest
 
 from cogvlm_media.analysis import speech
+from cogvlm_media.analysis.analyser import AnalysisInput
+from cogvlm_media.analysis.embedded import EmbeddedAnalyser
 from cogvlm_media.records import Transcript
 from cogvlm_media.analysis.speech import transcribe
 from cogvlm_media.config import Settings
@@ -100,3 +103,42 @@ def test_sound_that_starts_late_keeps_words_on_the_picture_clock(speech_clip, tr
     for word in (w for sentence in EXPECTED for w in sentence):
         assert after[word].start - before[word].start == pytest.approx(1.5, abs=0.15), word
     assert all(w.end <= media.duration for w in shifted.words())
+
+
+# Sentences spoken one after another with short pauses (0.3-0.6 s), each rendered as its own
+# utterance so its first word's onset is known from the audio; Whisper keeps several in one segment.
+CLOSE = (
+    mediagen.Utterance("Good morning and welcome to the workshop.", 0.8),
+    mediagen.Utterance("Today we will build a small wooden box.", 3.9),
+    mediagen.Utterance("First, measure the boards twice.", 6.9),
+    mediagen.Utterance("Sand every edge until it feels smooth.", 9.6),
+    mediagen.Utterance("Finally, glue the corners and let them dry.", 12.6),
+)
+
+
+@pytest.fixture(scope="module")
+def close_clip(media_dir):
+    return mediagen.render(media_dir / "close_sentences.mp4",
+                           [mediagen.Segment("testsrc2", 250), mediagen.Segment("smptebars", 175)],
+                           fps="25", size="160x120", audio=CLOSE, keyint=50)
+
+
+def _marker_errors(clip, transcript) -> list[tuple[float, float]]:
+    """(true onset, nearest sentence marker) for each sentence, after checking every marker is at one."""
+    markers = [m.time for m in EmbeddedAnalyser(Settings()).analyse(
+        AnalysisInput(str(clip.path), probe(clip.path), [], transcript, [], np.zeros(0))).moments]
+    onsets = [s.start for s in clip.spoken]
+    assert len(markers) == len(onsets), (markers, onsets)
+    return [(onset, min(markers, key=lambda m: abs(m - onset))) for onset in onsets]
+
+
+def test_sentence_markers_sit_on_the_first_words_onset(speech_clip, transcript, close_clip):
+    """Every sentence marker within 2 frames (80 ms at 25 fps) of the first word's onset in the audio:
+    the first sentence of the file (Whisper alone puts it ~0.35 s early) and sentences that follow
+    others closely (Whisper alone: 0.15-0.3 s late)."""
+    close = transcribe(close_clip.path, probe(close_clip.path), Settings())
+    for clip, text in ((speech_clip, transcript), (close_clip, close)):
+        for onset, marker in _marker_errors(clip, text):
+            assert abs(marker - onset) <= 2 / 25, f"marker at {marker:.3f} s, first word at {onset:.3f} s"
+        starts = [w.start for w in text.words()]
+        assert starts == sorted(starts)  # moving a first word to its onset keeps the words in order

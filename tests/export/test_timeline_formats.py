@@ -106,23 +106,28 @@ def test_resolve_edl_reads_back_through_otio_cmx_reader(env, assets, tmp_path, k
 
 @pytest.mark.parametrize("key", KEYS)
 def test_cmx_edl_locators(env, assets, tmp_path, key):
+    """Locators at record (timeline) timecode, as in Avid's own EDLs, read by OpenTimelineIO's CMX reader
+    as they are (drop-frame too); names upper-case ASCII."""
     out = tmp_path / "avid.edl"
     env.cli("export", str(assets[key]), "--format", "edl", "-o", str(out))
     text = out.read_text()
+    assert text.isascii()
     doc = stored(env, assets[key])
     want = expected(doc)
     drop = doc["asset"]["fps"]["den"] == 1001 and doc["asset"]["fps"]["num"] in (30000, 60000)
     assert ("FCM: DROP FRAME" if drop else "FCM: NON-DROP FRAME") in text
-    from cogvlm_media.export.markers_import import ndf_locators
-
     rate = doc["asset"]["fps"]["num"] / doc["asset"]["fps"]["den"]
-    tl = otio.adapters.read_from_string(ndf_locators(text, rate), "cmx_3600", rate=rate)
+    tl = otio.adapters.read_from_string(text, "cmx_3600", rate=rate)
     (clip,) = tl.find_clips()
     assert clip.source_range.start_time.value == source_start(doc)
-    record_in = text.split("\n")[3].split()[-2]
-    assert int(otio.opentime.from_timecode(record_in, rate).value) == record_start(doc)
-    got = sorted((int(m.marked_range.start_time.value) - source_start(doc), m.name) for m in clip.markers)
-    assert got == sorted((w["frame"], w["name"].upper()) for w in want.values())
+    record_in, record_out = text.split("\n")[3].split()[-2:]
+    rec_in = int(otio.opentime.from_timecode(record_in, rate).value)
+    assert rec_in == record_start(doc)
+    got = sorted((int(m.marked_range.start_time.value), m.name) for m in clip.markers)
+    ascii_names = {SPECIAL_NAME: 'CAFE "UNICODE" & <B>|PIPE'}
+    assert got == sorted((rec_in + w["frame"], ascii_names.get(w["name"], w["name"].upper())) for w in want.values())
+    rec_out = int(otio.opentime.from_timecode(record_out, rate).value)
+    assert all(rec_in <= frame < rec_out for frame, _ in got)  # inside their own event
 
 
 @pytest.mark.parametrize("key", KEYS)

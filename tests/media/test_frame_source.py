@@ -8,13 +8,13 @@ import pytest
 
 from cogvlm_media.analysis.windows import plan_windows
 from cogvlm_media.media.frame_source import DecordSource, UnknownFrameSource, get_frame_source
-from cogvlm_media.media.frames import FrameReadError, frame_times, read_frames
+from cogvlm_media.media.frames import FrameReadError, decoded_frame_times, read_frames
 from cogvlm_media.media.probe import probe
 
 
 def test_decord_source_equals_read_frames_window_by_window(cut_clip):
     info = probe(cut_clip.path)
-    times = frame_times(cut_clip.path, info.frame_count)
+    times = decoded_frame_times(cut_clip.path, info.frame_count)
     windows = plan_windows([], times, info.duration, 6.0)
     assert len(windows) >= 3
     reader = get_frame_source("decord").open(cut_clip.path)

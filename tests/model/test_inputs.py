@@ -11,6 +11,7 @@ import torch
 from cogvlm_media.model.inputs import (
     CLIP_MEAN,
     CLIP_STD,
+    base_frame_indices,
     build_prompt,
     collate,
     position_ids,
@@ -130,3 +131,24 @@ def test_preprocess_normalises_before_resizing():
     x = (x / 255 - CLIP_MEAN[0]) / CLIP_STD[0]
     want = torch.nn.functional.interpolate(x, size=(224, 336), mode="bilinear", align_corners=False)[..., 56:280]
     torch.testing.assert_close(out[:, :1], want, atol=1e-5, rtol=0)
+
+
+def test_base_prompt_has_no_ordinals_and_one_vision_run(tokenizer):
+    """Reference §3 for ``base``: all frames' 66 slots back to back, no ordinals; the position walk
+    treats them as one contiguous run (boi = its first slot, eoi = its last)."""
+    p = build_prompt(tokenizer, "describe", 3, template="base", pad_token_id=PAD)
+    assert p.input_ids == [1] + [PAD] * 198 + ids(tokenizer, "describe")
+    assert p.token_type_ids == [0] + [1] * 198 + [0]
+    # bos 0 | first slot 1, the 196 slots between 2, last slot 3 | text 4
+    assert p.position_ids == [0, 1] + [2] * 196 + [3, 4]
+    assert position_ids([0] + [1] * 132 + [0]) == [0, 1] + [2] * 130 + [3, 4]
+
+
+def test_base_frames_are_24_by_linspace_over_the_first_60_s():
+    # 90 s at 25 fps: frames 0 .. 1499 (60 s), 24 of them evenly, truncated like numpy's int cast
+    assert base_frame_indices(2250, 25.0) == [int(i * 1499 / 23) for i in range(24)]
+    assert base_frame_indices(2250, 25.0)[-1] == 1499
+    # 10 s at 30 fps: the whole clip, its last frame included
+    got = base_frame_indices(300, 30.0)
+    assert len(got) == 24 and got[0] == 0 and got[-1] == 299 and got == sorted(got)
+    assert base_frame_indices(0, 25.0) == []

@@ -41,6 +41,20 @@ def test_verified_markers_rank_above_model_output_and_near_hits_collapse(archive
                                                       and abs(h.time - model.time) <= 5]) == 1
 
 
+def test_unrelated_hits_are_left_out_and_the_end_is_said(archive):
+    """No padding to the limit: "kitchen table" finds what says kitchen or table (the speech clip, the
+    editor's kitchen counter, a dining table), not the semantic tail of unrelated verified captions."""
+    backend = open_backend(archive.settings, archive.engine)
+    result = search(backend, archive.engine, "kitchen table", limit=10)
+    assert 0 < len(result.hits) < 10 and result.more is False
+    assert all("lexical" in h.matched for h in result.hits), [(h.text, h.matched) for h in result.hits]
+    assert result.hits[0].verified and "kitchen" in result.hits[0].text.lower()
+    assert search(backend, archive.engine, "kitchen table", limit=1).more is True
+    # a query only one file answers: one hit, not the best of 1,100 unrelated captions
+    fox = search(backend, archive.engine, "the quick brown fox jumps over the lazy dog", limit=10)
+    assert [h.asset_id for h in fox.hits] == [archive.speech_asset] and fox.more is False
+
+
 def test_transcript_words_found_with_their_times(archive):
     backend = open_backend(archive.settings, archive.engine)
     kitchen = next(u for u in mediagen.SPEECH if "kitchen" in u.text)
@@ -84,16 +98,19 @@ HIT_KEYS = {"rank", "asset_id", "file", "time", "timecode", "end", "end_timecode
 
 
 def test_cli_json_shape_is_stable(archive):
-    result = cli(archive, "search", "someone gets up from a chair", "--limit", "3", "--json")
-    assert result.exit_code == 0, result.output
-    doc = json.loads(result.stdout)
-    assert set(doc) == {"schema_version", "query", "mode", "filters", "count", "hits"}
-    assert doc["schema_version"] == 1 and doc["count"] == len(doc["hits"]) == 3
-    assert doc["filters"] == {"asset_ids": [], "kinds": []}
-    for i, hit in enumerate(doc["hits"], 1):
-        assert set(hit) == HIT_KEYS and hit["rank"] == i
-        assert isinstance(hit["time"], float) and len(hit["timecode"].replace(";", ":").split(":")) == 4
-        assert set(hit["matched"]) <= {"lexical", "semantic"} and hit["matched"]
+    # "kitchen table" has four relevant hits (test_unrelated_hits_are_left_out...): three shown, more said
+    for query, count, more in (("kitchen table", 3, True), ("someone gets up from a chair", 1, False)):
+        result = cli(archive, "search", query, "--limit", "3", "--json")
+        assert result.exit_code == 0, result.output
+        doc = json.loads(result.stdout)
+        assert set(doc) == {"schema_version", "query", "mode", "filters", "count", "more", "hits"}
+        assert doc["schema_version"] == 1 and doc["count"] == len(doc["hits"]) == count and doc["more"] is more
+        assert doc["filters"] == {"asset_ids": [], "kinds": []}
+        for i, hit in enumerate(doc["hits"], 1):
+            assert set(hit) == HIT_KEYS and hit["rank"] == i
+            assert isinstance(hit["time"], float) and len(hit["timecode"].replace(";", ":").split(":")) == 4
+            assert set(hit["matched"]) <= {"lexical", "semantic"} and hit["matched"]
+    # the one relevant hit for the paraphrase is its target (the rest of the archive is unrelated to it)
     asset_id, time = archive.targets["someone gets up from a chair"]
     assert (doc["hits"][0]["asset_id"], doc["hits"][0]["time"]) == (asset_id, time)
 

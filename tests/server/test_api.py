@@ -123,7 +123,8 @@ def test_every_export_format_downloads(client, archive):
     assert len(clip.markers) == len(live)
     fcp = otio.adapters.read_from_string(client.get(f"/api/v1/assets/{archive.speech}/export/fcp7xml").text,
                                          adapter_name="fcp_xml")
-    assert fcp.tracks and len(list(fcp.find_clips())) == 1
+    # one clip on the video track and, the clip having sound, one on the audio track
+    assert [(t.kind, len(list(t.find_clips()))) for t in fcp.tracks] == [("Video", 1), ("Audio", 1)]
     only = client.get(f"/api/v1/assets/{archive.speech}/export/csv", params={"kind": "scene"}).text
     assert len([line for line in io.StringIO(only) if line.strip()]) == 2  # header + the one scene
 
@@ -131,7 +132,8 @@ def test_every_export_format_downloads(client, archive):
 def test_timeline_of_several_assets(client, archive):
     r = client.get("/api/v1/export/otio", params=[("asset", archive.speech), ("asset", archive.gone)])
     assert r.status_code == 200 and r.headers["content-disposition"].endswith('timeline.otio"')
-    assert len(list(otio.adapters.read_from_string(r.text, adapter_name="otio_json").find_clips())) == 2
+    timeline = otio.adapters.read_from_string(r.text, adapter_name="otio_json")
+    assert len(list(timeline.video_tracks()[0].find_clips())) == 2  # the audio track holds those with sound
 
 
 @pytest.mark.parametrize("url,status", [

@@ -193,3 +193,84 @@ def test_live_server_refuses_raw_traversal_and_stays_up(server):
         assert b"root:" not in body and b"SQLite format" not in body and b"import" not in body
     status, _ = raw_get(server.port, "/api/v1/health")
     assert status == 200 and server.proc.poll() is None
+
+
+def test_queue_panel_shows_no_null_for_empty_sections(browser, server):
+    open_page(browser, f"{server.url}/#/")
+    toggle = wait(browser, lambda d: "quarantined" in (e := d.find_element(By.ID, "status-toggle")).text and e,
+                  "queue counts")
+    toggle.click()
+    panel = wait(browser, lambda d: (e := d.find_element(By.ID, "status-panel")).is_displayed() and e, "status panel")
+    wait(browser, lambda d: "corrupt.mp4" in panel.text, "the failed file in the panel")
+    assert "null" not in panel.text  # running and queued are empty: left out, not written as "null"
+    assert not panel.find_elements(By.XPATH, "./text()[normalize-space()]") and panel.text.count("(") >= 1
+
+
+@pytest.fixture(scope="module")
+def tc_archive(tmp_path_factory):
+    """Two assets for the asset switch: one whose timecode starts at 10:00:00:00, one with none."""
+    import mediagen
+    from cogvlm_media import records as r
+    from cogvlm_media.media.fingerprint import fingerprint
+    from cogvlm_media.media.probe import probe
+    from cogvlm_media.store.engine import get_engine, write_session
+    from cogvlm_media.store.writer import FileState, record_analysis
+
+    home = tmp_path_factory.mktemp("tc-archive")
+    clips = [mediagen.timecode_clip(home / "ten.mp4", "10:00:00:00"), mediagen.silent_clip(home / "plain.mp4")]
+    engine = get_engine(f"sqlite:///{home / 'cogvlm-media.db'}")
+    ids = []
+    for clip in clips:
+        analysis = r.Analysis("embedded", "test", scenes=[r.Scene(0, 0.0, 1.0, f"{clip.path.stem} scene", "s")],
+                              moments=[r.KeyMoment(0.5, f"{clip.path.stem} moment", "n", "moment")])
+        with write_session(engine) as session:
+            asset = record_analysis(session, state=FileState.of(str(clip.path)), fingerprint=fingerprint(clip.path),
+                                    media=probe(str(clip.path)), shots=[], transcript=None, windows=[],
+                                    analysis=analysis)
+            ids.append(asset.id)
+    env = {"COGVLM_MEDIA_HOME": str(home), "COGVLM_MEDIA_DB": "", "COGVLM_MEDIA_CONFIG": "",
+           "XDG_CONFIG_HOME": str(home / "xdg")}
+    proc = ServerProcess(env, home / "serve.log")
+    try:
+        proc.wait_ready()
+        yield proc, ids
+    finally:
+        proc.stop()
+
+
+def test_playhead_label_is_the_shown_assets_timecode(browser, tc_archive):
+    server, (ten, plain) = tc_archive
+    label = lambda d: d.find_element(By.ID, "playhead-tc").text  # noqa: E731
+    open_page(browser, f"{server.url}/#/asset/{ten}")
+    wait(browser, lambda d: label(d).startswith("10:00:00:"), "the 10:00:00:00 asset's playhead label")
+    browser.execute_script(f"location.hash = '#/asset/{plain}'")  # the page's own navigation, no reload
+    wait(browser, lambda d: d.find_element(By.ID, "asset-name").text == "plain.mp4", "the second asset")
+    wait(browser, lambda d: label(d) == "00:00:00:00", "the second asset's own playhead label")
+    browser.execute_script(f"location.hash = '#/asset/{ten}?t=0.4'")
+    wait(browser, lambda d: label(d) == "10:00:00:10", "back to the first asset, at 0.4 s")
+
+
+def test_unknown_asset_shows_nothing_of_the_previous_one(browser, tc_archive):
+    server, (ten, _plain) = tc_archive
+    open_page(browser, f"{server.url}/#/asset/{ten}")
+    wait(browser, lambda d: video_state(d)["ready"] >= 1, "the first asset's video")
+    wait(browser, lambda d: d.find_elements(By.CSS_SELECTOR, "li.marker"), "its markers")
+    browser.execute_script("location.hash = '#/asset/999'")
+    wait(browser, lambda d: "999" in d.find_element(By.ID, "asset-name").text
+         or "not found" in d.find_element(By.ID, "asset-name").text.lower(), "the no-asset message")
+    state = browser.execute_script(
+        "const v = document.getElementById('player');"
+        "return {src: v.getAttribute('src'), network: v.networkState, ready: v.readyState,"
+        " meta: document.getElementById('asset-meta').textContent,"
+        " markers: document.querySelectorAll('li.marker, #scene-strip .scene, #marker-strip .tick').length,"
+        " tc: document.getElementById('playhead-tc').textContent};")
+    # no source, nothing loaded (NETWORK_EMPTY, HAVE_NOTHING: no frame of the old video), no metadata or markers
+    assert state == {"src": None, "network": 0, "ready": 0, "meta": "", "markers": 0, "tc": "--:--:--:--"}, state
+
+
+def test_search_says_when_there_are_no_more_results(browser, server):
+    open_page(browser, f"{server.url}/#/search?q=kitchen%20table")
+    end = wait(browser, lambda d: d.find_element(By.ID, "search-end"), "the end of the results")
+    hits = browser.find_elements(By.CSS_SELECTOR, "a.hit")
+    # two files, one about a kitchen table: a few relevant hits, not 24 padded ones, and the page says so
+    assert 0 < len(hits) < 24 and end.text == f"No more results ({len(hits)} relevant)."

@@ -18,6 +18,8 @@ import pytest
 import watch_support as ws
 from sqlalchemy import func, select
 
+STABLE_SECONDS = 1.0  # the gate's window: a file unchanged this long is complete
+POLL_SECONDS = 0.5  # the daemon's rescan period
 JUNK = [".hidden.mp4", "a.mp4.part", "b.mp4.crdownload", "c.mp4.tmp", "~$d.mp4", "._e.mp4",
         ".syncthing.f.mp4.tmp", "Thumbs.db", ".DS_Store", "notes.txt", ".rsync.mp4.Q1w2E3"]
 
@@ -64,7 +66,7 @@ def arrivals(tmp_path_factory, base_clip):
     big = ws.render_big(media / "big.mp4")
     v = {n: ws.variant(base_clip, media / f"v{n}.mp4", n) for n in range(1, 7)}
     shutil.copy(v[1], watched / "pre.mp4")
-    config = ws.write_config(root, max_attempts=2)
+    config = ws.write_config(root, max_attempts=2, stable_seconds=STABLE_SECONDS, poll_seconds=POLL_SECONDS)
     log = root / "analysed.log"
     daemon = ws.DaemonProcess(config, [str(watched)], root / "daemon.log", WATCHTEST_LOG=str(log),
                               WATCHTEST_SLOW="slowdel:4", WATCHTEST_CRASH="boom")
@@ -76,12 +78,18 @@ def arrivals(tmp_path_factory, base_clip):
         reader.start()
         # slow writer: 1 MB every 0.3 s
         data = big.read_bytes()
+        written, gaps = None, []
         with open(watched / "slow.mp4", "wb") as fh:
             for start in range(0, len(data), 1 << 20):
                 fh.write(data[start:start + (1 << 20)])
                 fh.flush()
+                now = time.monotonic()
+                gaps += [now - written] if written is not None else []
+                written = now
                 time.sleep(0.3)
         facts["slow_finished"] = dt.datetime.now(dt.timezone.utc)
+        # the scenario itself: a writer that never paused for a whole window (a stalled test process would not be)
+        assert max(gaps) < STABLE_SECONDS, f"the slow writer stalled {max(gaps):.2f} s (window {STABLE_SECONDS} s)"
         facts["slow_chunks"] = -(-len(data) // (1 << 20))
         # rsync style: a hidden temp name written slowly, then renamed
         tmp = watched / ".rs.mp4.Xy12Ab"
@@ -119,7 +127,10 @@ def arrivals(tmp_path_factory, base_clip):
             analysed_pre = sum(1 for r in rows if r["path"].endswith("/pre.mp4") and r["outcome"] == "analysed")
             return want <= done and not busy and analysed_pre == 2
         ws.wait_until(settled, 90, interval=0.3, what="all arrivals settled")
-        time.sleep(1.5)  # one more stability window and a few reader rounds: anything extra would show now
+        # one more stability window and rescan, and two more reader rounds: anything extra would show now
+        settled_at, rounds = time.monotonic(), reader.cli_runs
+        ws.wait_until(lambda: time.monotonic() - settled_at >= STABLE_SECONDS + POLL_SECONDS
+                      and reader.cli_runs >= rounds + 4, 120, what="a quiet window and two reader rounds")
         reader.stop.set()
         reader.join(timeout=60)
         started = time.monotonic()

@@ -5,18 +5,11 @@ from __future__ import annotations
 import os
 
 import pytest
+from fakeclock import Clock
 
 from cogvlm_media.config import VIDEO_EXTENSIONS
 from cogvlm_media.watch.gate import Gate, is_junk, wanted
 from cogvlm_media.watch.observers import fs_type, is_network, mount_table
-
-
-class Clock:
-    def __init__(self) -> None:
-        self.now = 1000.0
-
-    def __call__(self) -> float:
-        return self.now
 
 
 @pytest.mark.parametrize("name", [".hidden.mp4", "a.mp4.part", "b.crdownload", "c.tmp", "~$d.mp4", "._e.mp4",
@@ -130,3 +123,23 @@ def test_the_cheap_stage_doubles_keep_the_real_signatures():
     for real, double in ((shots.detect_shots, watch_plugins.detect_shots),
                          (speech.transcribe, watch_plugins.transcribe)):
         assert list(inspect.signature(real).parameters) == list(inspect.signature(double).parameters)
+
+
+def test_a_close_hint_does_not_shorten_the_window_of_a_file_still_growing_across_hints(tmp_path):
+    """Issue 13, item 9: a copy in chunks with a close after each one was taken 1 s after each close."""
+    clock = Clock()
+    gate = Gate(5.0, close_hint_seconds=1.0, clock=clock)
+    f = tmp_path / "a.mp4"
+    f.write_bytes(b"x" * 100)
+    gate.offer(str(f), closed=True)  # the first chunk, closed
+    for chunk in range(1, 6):
+        clock.now += 0.8
+        with open(f, "ab") as fh:
+            fh.write(b"y" * 100)  # the writer opens again: it had not finished
+        gate.offer(str(f), closed=True)
+        clock.now += 1.1
+        assert gate.ready() == [], chunk  # 1.1 s after a close: too early for a file that grew after one
+    clock.now += 3.8
+    assert gate.ready() == []
+    clock.now += 0.2  # 5 s stable: the full window
+    assert [(p, size) for p, size, _ in gate.ready()] == [(str(f), 600)]

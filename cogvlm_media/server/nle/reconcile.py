@@ -8,7 +8,7 @@ from __future__ import annotations
 from fractions import Fraction
 from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 from sqlalchemy import select
 
 from cogvlm_media.server.common import MAX_ID, ApiError, checked_colour, checked_name, get_asset
@@ -16,6 +16,7 @@ from cogvlm_media.store.marker_edits import add_marker, delete_marker, replace_m
 from cogvlm_media.store.models import Asset, Marker
 from cogvlm_media.store.nle_links import NleLink
 from cogvlm_media.store.queries import live_successor
+from cogvlm_media.plain_text import refuse_controls
 
 Key = Annotated[str, Field(strict=True, min_length=1, max_length=255)]
 Nle = Annotated[str, Field(strict=True, description="resolve or premiere")]
@@ -31,8 +32,8 @@ class SyncItem(BaseModel):
     asset_id: Annotated[int, Field(strict=True, ge=1, le=MAX_ID)]
     frame: Frame
     frames: Frame = 0
-    name: Annotated[str, Field(strict=True, min_length=1, max_length=500)]
-    note: Annotated[str, Field(strict=True, max_length=10_000)] = ""
+    name: Annotated[str, Field(strict=True, min_length=1, max_length=500), AfterValidator(refuse_controls)]
+    note: Annotated[str, Field(strict=True, max_length=10_000), AfterValidator(refuse_controls)] = ""
     colour: Annotated[str, Field(strict=True, max_length=16)] | None = None
 
 

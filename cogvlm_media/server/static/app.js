@@ -61,11 +61,14 @@ async function refreshStatus() {
     const c = doc.counts;
     statusLine.textContent = `queue: ${c.queued} queued · ${c.running} running · ${c.failed} failed · ${c.quarantined} quarantined`;
     statusLine.classList.toggle("alert", c.failed + c.quarantined > 0);
-    statusPanel.replaceChildren(
+    const sections = [  // an empty section is left out (replaceChildren would write a null as the text "null")
       runRows("running", doc.running, (r) => `${r.stage || ""} attempt ${r.attempts}/${r.max_attempts}`),
       runRows("queued", doc.queued, () => ""),
       runRows("failed, will retry", doc.retrying, (r) => `${r.error || ""} (next try ${r.next_attempt_at || "soon"})`),
       runRows("quarantined", doc.quarantined, (r) => r.error || "no reason recorded"),
+    ].filter(Boolean);
+    if (!sections.length) sections.push(el("p", { class: "muted", text: "Nothing queued, running or failed." }));
+    statusPanel.replaceChildren(...sections,
       el("p", { class: "muted", text: "Retry quarantined files with `cogvlm-media retry --quarantined`." }));
   } catch (err) {
     statusLine.textContent = `queue: unavailable (${err.message})`;

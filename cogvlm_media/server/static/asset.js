@@ -125,6 +125,25 @@ async function renderExport() {
   link.href = `/api/v1/assets/${doc.asset.id}/export/${select.value}`;
 }
 
+function showPlayhead(t) {
+  playhead.style.left = pct(t);
+  playheadTc.textContent = startTimecode(t);
+}
+
+function clearAsset(message) {
+  // nothing of the previously shown asset stays on the page: no video, metadata, markers or playhead
+  doc = null;
+  document.getElementById("asset-name").textContent = message;
+  document.getElementById("asset-meta").textContent = "";
+  for (const node of [sceneStrip, markerStrip, list, document.getElementById("filmstrip")]) node.replaceChildren();
+  player.removeAttribute("src");
+  delete player.dataset.assetId;
+  player.load();  // drops the last frame of the previous video
+  playhead.style.left = "0%";
+  playheadTc.textContent = "--:--:--:--";
+  document.getElementById("export-link").removeAttribute("href");
+}
+
 export async function showAsset(id, t) {
   if (doc && doc.asset.id === id && player.getAttribute("src")) {  // same asset, another moment: just seek
     if (t !== null) seek(t);
@@ -134,9 +153,7 @@ export async function showAsset(id, t) {
   try {
     doc = await request(`/assets/${id}`);
   } catch (err) {
-    document.getElementById("asset-name").textContent = err.message;
-    for (const node of [sceneStrip, markerStrip, list, document.getElementById("filmstrip")]) node.replaceChildren();
-    player.removeAttribute("src");
+    clearAsset(err.message);
     return;
   }
   const a = doc.asset;
@@ -145,6 +162,7 @@ export async function showAsset(id, t) {
     `${a.duration.toFixed(2)} s · ${a.fps.value.toFixed(3).replace(/\.?0+$/, "")} fps · ${a.width}×${a.height} · starts ${a.start_timecode || "00:00:00:00"}`;
   player.dataset.assetId = a.id;
   player.src = `/api/v1/assets/${a.id}/media`;
+  showPlayhead(t ?? 0);  // this asset's label now, not the last one's until the video reports a time
   if (t !== null) seek(t);
   renderTimeline();
   renderMarkers();

@@ -42,6 +42,11 @@ export async function showSearch(q, kind) {
       h.verified ? el("span", { class: "badge verified", text: "✓ verified" }) : null,
       el("span", { class: "badge", text: h.matched.join(" + ") })),
     el("p", { class: "text", text: h.text })))));
+  if (doc.hits.length) {  // the list is cut at a relevance floor: say whether anything relevant is left
+    hits.append(el("p", { id: "search-end", class: "muted search-end",
+      text: doc.more ? `Showing the best ${doc.hits.length}; there are more: refine the query or filter by kind.`
+        : `No more results (${doc.hits.length} relevant).` }));
+  }
 }
 
 export async function showHome() {

@@ -5,6 +5,7 @@ from __future__ import annotations
 from sqlalchemy import select
 
 from cogvlm_media.store import jobs
+from cogvlm_media.store.fspath import shown
 from cogvlm_media.store.engine import read_session
 from cogvlm_media.store.models import IngestRun
 
@@ -15,7 +16,7 @@ def _iso(value) -> str | None:
 
 
 def run_row(run: IngestRun) -> dict:
-    return {"id": run.id, "path": run.path, "status": run.status, "attempts": run.attempts,
+    return {"id": run.id, "path": shown(run.path), "status": run.status, "attempts": run.attempts,
             "max_attempts": run.max_attempts, "stage": run.stage, "worker": run.worker, "error": run.error,
             "outcome": run.outcome, "asset_id": run.asset_id, "source": run.source,
             "created_at": _iso(run.created_at), "started_at": _iso(run.started_at),

@@ -1,0 +1,152 @@
+"""The files the NLEs read, against the structure the NLEs themselves write: a 1280x720 29.97 DF clip
+with sound whose timecode starts at 01:00:00;00 (as a camera writes it), and a silent one.
+
+The expected structure is written out here from files exported by Premiere Pro (FCP 7 XML) and Avid
+(CMX 3600 with locators): Premiere writes drop-frame timecode as ``01;00;00;00`` with
+``<displayformat>DF``; a clipitem holds masterclipid, name, enabled, duration, one rate, start, end,
+in, out, then the file, then its markers; the sequence format has the frame size; a file with sound
+has a clip on an audio track; Avid writes locators at record timecode inside their own event.
+"""
+
+from __future__ import annotations
+
+import xml.etree.ElementTree as ET
+
+import mediagen
+import opentimelineio as otio
+import pytest
+from exportkit import record
+
+SCENES = [(0.0, 1.5, "Opening", "A test pattern."), (1.5, 3.0, "Second part", "More of it.")]
+MOMENTS = [(0.5, "Flash", "a bright flash", "moment", 0.0),
+           (2.0, "Señor Müller says… hello", "Señor Müller says… hello there.", "speech", 0.5)]
+DF_START = 107892  # 01:00:00;00 at 29.97 drop-frame
+
+
+@pytest.fixture(scope="module")
+def df_clip(tmp_path_factory):
+    path = tmp_path_factory.mktemp("nle") / "cam_df.mov"
+    return mediagen.tone_clip(path, fps="30000/1001", frames=90, size="1280x720",
+                              extra_args=("-timecode", "01:00:00;00"))
+
+
+@pytest.fixture
+def df_asset(env, df_clip) -> int:
+    return record(env.engine, df_clip.path, scenes=SCENES, moments=MOMENTS)
+
+
+def _export(env, asset: int, fmt: str, out, *extra: str) -> str:
+    env.cli("export", str(asset), "--format", fmt, "-o", str(out), *extra)
+    return out.read_text(encoding="utf-8")
+
+
+def test_fcp7xml_is_shaped_as_premiere_writes_it(env, df_asset, tmp_path):
+    text = _export(env, df_asset, "fcp7xml", tmp_path / "p.xml")
+    root = ET.fromstring(text)
+    seq = root.find("sequence")  # directly under <xmeml>, as Premiere writes it
+    assert seq is not None
+    # drop-frame timecode as Premiere writes it, for the file and for the sequence
+    for tc in (seq.find("timecode"), seq.find(".//clipitem/file/timecode")):
+        assert (tc.findtext("string"), tc.findtext("frame"), tc.findtext("displayformat")) == (
+            "01;00;00;00", str(DF_START), "DF")
+    # the sequence: its timecode, then its markers
+    tags = [c.tag for c in seq]
+    assert tags[:5] == ["duration", "rate", "name", "media", "timecode"]
+    assert set(tags[5:]) == {"marker"} and len(tags) == 5 + len(SCENES) + len(MOMENTS)
+    chars = seq.find("media/video/format/samplecharacteristics")
+    assert (chars.findtext("width"), chars.findtext("height")) == ("1280", "720")
+    assert chars.findtext("rate/timebase") == "30" and chars.findtext("rate/ntsc") == "TRUE"
+    (video,) = seq.findall("media/video/track/clipitem")
+    tags = [c.tag for c in video]
+    assert tags[:10] == ["masterclipid", "name", "enabled", "duration", "rate", "start", "end", "in", "out",
+                         "file"]
+    assert tags.count("rate") == 1
+    assert tags[10:10 + len(SCENES) + len(MOMENTS)] == ["marker"] * (len(SCENES) + len(MOMENTS))
+    assert set(tags[10 + len(SCENES) + len(MOMENTS):]) == {"link"}
+    assert (video.findtext("masterclipid"), video.findtext("enabled")) == ("masterclip-1", "TRUE")
+    file_el = video.find("file")
+    assert [c.tag for c in file_el] == ["name", "pathurl", "rate", "duration", "timecode", "media"]
+    assert file_el.findtext("media/video/samplecharacteristics/width") == "1280"
+    assert file_el.find("media/audio") is not None
+    # the sound: a clip on the audio track, of the same master clip, linked to the video clip
+    (audio,) = seq.findall("media/audio/track/clipitem")
+    assert audio.findtext("masterclipid") == "masterclip-1"
+    assert audio.find("file").get("id") == file_el.get("id") and len(audio.find("file")) == 0
+    assert audio.findtext("sourcetrack/mediatype") == "audio"
+    assert audio.findall("marker") == []
+    refs = {(ln.findtext("linkclipref"), ln.findtext("mediatype")) for ln in video.findall("link")}
+    assert refs == {(video.get("id"), "video"), (audio.get("id"), "audio")}
+    assert seq.findtext("media/audio/format/samplecharacteristics/samplerate") == "48000"
+    for track in seq.iter("track"):
+        assert [c.tag for c in track][-2:] == ["enabled", "locked"]
+    # OpenTimelineIO's reader still reads it: both clips, all markers
+    tl = otio.adapters.read_from_string(text, "fcp_xml")
+    clips = list(tl.find_clips())
+    assert len(clips) == 2 and len(clips[0].markers) == len(SCENES) + len(MOMENTS)
+
+
+def test_fcp7xml_of_a_silent_file_has_no_audio(env, assets, tmp_path):
+    text = _export(env, assets["25"], "fcp7xml", tmp_path / "s.xml")
+    seq = ET.fromstring(text).find("sequence")
+    assert seq.findall("media/audio/track/clipitem") == []
+    assert seq.find(".//clipitem/file/media/audio") is None
+    tc = seq.find(".//clipitem/file/timecode")
+    assert (tc.findtext("string"), tc.findtext("displayformat")) == ("10:00:00:00", "NDF")
+
+
+def test_otio_export_has_an_audio_track(env, df_asset, tmp_path):
+    _export(env, df_asset, "otio", tmp_path / "t.otio")
+    tl = otio.adapters.read_from_file(str(tmp_path / "t.otio"))
+    kinds = [t.kind for t in tl.tracks]
+    assert kinds == [otio.schema.TrackKind.Video, otio.schema.TrackKind.Audio]
+    (sound,) = tl.tracks[1].find_clips()
+    assert sound.media_reference.target_url == tl.tracks[0].find_clips()[0].media_reference.target_url
+    assert sound.source_range.start_time.value == DF_START and sound.source_range.duration.value == 90
+    assert list(sound.markers) == []
+
+
+def test_fcpxml_audio_format_and_plain_markers(env, df_asset, tmp_path):
+    root = ET.fromstring(_export(env, df_asset, "fcpxml", tmp_path / "t.fcpxml"))
+    fmt = root.find("resources/format")
+    assert (fmt.get("name"), fmt.get("width"), fmt.get("height"), fmt.get("frameDuration")) == (
+        "FFVideoFormat720p2997", "1280", "720", "1001/30000s")
+    assert root.find("resources/asset").get("hasAudio") == "1"
+    markers = list(root.iter("marker"))
+    assert len(markers) == len(MOMENTS)
+    assert all("completed" not in el.attrib for el in markers + list(root.iter("chapter-marker")))
+
+
+def test_fcpxml_silent_custom_size(env, assets, tmp_path):
+    root = ET.fromstring(_export(env, assets["25"], "fcpxml", tmp_path / "s.fcpxml"))
+    fmt = root.find("resources/format")
+    assert (fmt.get("name"), fmt.get("width"), fmt.get("height"), fmt.get("frameDuration")) == (
+        None, "64", "48", "1/25s")
+    assert root.find("resources/asset").get("hasAudio") == "0"
+
+
+@pytest.mark.parametrize("start_tc", [None, "00:00:10;00"])
+def test_edl_locators_at_record_timecode_drop_frame(env, df_asset, tmp_path, start_tc):
+    extra = ("--start-tc", start_tc) if start_tc else ()
+    text = _export(env, df_asset, "edl", tmp_path / "a.edl", *extra)
+    assert text.isascii()
+    lines = text.splitlines()
+    event = next(ln for ln in lines if ln.startswith("001 "))
+    rate = 30000 / 1001
+    rec_in, rec_out = (int(otio.opentime.from_timecode(tc, rate).value) for tc in event.split()[-2:])
+    assert rec_in == (DF_START if start_tc is None else 300)  # no label is dropped in the first minute
+    # OpenTimelineIO's CMX reader finds every locator, at its record frame, inside its own event
+    tl = otio.adapters.read_from_string(text, "cmx_3600", rate=rate)
+    (clip,) = tl.find_clips()
+    got = sorted((int(m.marked_range.start_time.value), m.name) for m in clip.markers)
+    assert got == [(rec_in + 0, "OPENING"), (rec_in + 15, "FLASH"), (rec_in + 45, "SECOND PART"),
+                   (rec_in + 60, "SENOR MULLER SAYS... HELLO")]
+    assert all(rec_in <= frame < rec_out for frame, _ in got)
+
+
+def test_edl_locators_without_file_timecode(env, assets, tmp_path):
+    """23.976 with no timecode tag: the timeline starts at 01:00:00:00, and so do the locators."""
+    text = _export(env, assets["23.976"], "edl", tmp_path / "n.edl")
+    event = next(ln for ln in text.splitlines() if ln.startswith("001 "))
+    assert event.split()[-4] == "00:00:00:00" and event.split()[-2] == "01:00:00:00"
+    locs = [ln.split()[2] for ln in text.splitlines() if ln.startswith("* LOC:")]
+    assert locs and all(tc >= "01:00:00:00" for tc in locs)
