@@ -19,6 +19,7 @@ DEFAULT_PLUGINS = (
     "cogvlm_media.analysis.stage",  # ingest stages: shots, speech
     "cogvlm_media.export.formats",  # export formats
     "cogvlm_media.search.backend",  # the local search backend
+    "cogvlm_media.search.postgres",  # the search backend of a PostgreSQL archive
     "cogvlm_media.search.sync",  # asset_changed: keep the search index current
 )
 

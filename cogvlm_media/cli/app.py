@@ -14,6 +14,7 @@ import typer
 from cogvlm_media import __version__
 from cogvlm_media.cli.context import CliState, print_error
 from cogvlm_media.plugin_manager import PluginError
+from sqlalchemy.exc import DBAPIError
 
 COMMAND_MODULES = [
     "ingest",
@@ -65,4 +66,11 @@ def main() -> None:
         app()
     except PluginError as exc:  # a broken third-party plugin: one line, not a traceback
         print_error(str(exc))
+        raise SystemExit(1) from None
+    except DBAPIError as exc:  # a database server out of reach (after the engine's retries): one line
+        from cogvlm_media.store.engine import database_error_line, is_unavailable
+
+        if not is_unavailable(exc):
+            raise
+        print_error(database_error_line(exc))
         raise SystemExit(1) from None

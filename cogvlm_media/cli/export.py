@@ -167,6 +167,7 @@ def _register_import(app: typer.Typer) -> None:
         from cogvlm_media.export.import_run import ImportRefused, run_import
         from cogvlm_media.export.markers_import import ImportFailed
         from cogvlm_media.store.engine import write_session
+        from cogvlm_media.store.marker_edits import CONFLICTS, conflict_message
 
         st = state(ctx)
         try:
@@ -179,6 +180,8 @@ def _register_import(app: typer.Typer) -> None:
                 asset_id = row.id
         except (AssetNotFound, ImportFailed, ImportRefused, ExportError) as exc:
             raise fail(str(exc)) from None
+        except CONFLICTS:
+            raise fail(f"import-markers: {conflict_message()}") from None
         if report.import_id is not None:
             hooks.emit("asset_changed", st.engine, st.settings, asset_id=asset_id)
         for note in report.notes:
@@ -196,6 +199,7 @@ def _register_import(app: typer.Typer) -> None:
         from cogvlm_media import hooks
         from cogvlm_media.store.engine import write_session
         from cogvlm_media.store.import_log import UndoFailed, undo_import
+        from cogvlm_media.store.marker_edits import CONFLICTS, conflict_message
 
         st = state(ctx)
         try:
@@ -204,6 +208,8 @@ def _register_import(app: typer.Typer) -> None:
                 asset_id = row.asset_id
         except UndoFailed as exc:
             raise fail(str(exc)) from None
+        except CONFLICTS:
+            raise fail(f"undo-import: {conflict_message()}") from None
         hooks.emit("asset_changed", st.engine, st.settings, asset_id=asset_id)
         console.print(f"undid import {import_id} into asset {asset_id}: {restored} markers back, {removed} removed",
                       markup=False)

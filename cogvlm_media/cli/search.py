@@ -105,10 +105,11 @@ def register(app: typer.Typer) -> None:
     ) -> None:
         """Rebuild the search indexes from the database (or check them against it)."""
         from cogvlm_media.search.check import check as run_check
-        from cogvlm_media.search.sync import IndexBusy, Indexer
+        from cogvlm_media.search.backend import indexer_for
+        from cogvlm_media.search.sync import IndexBusy
 
         st = state(ctx)
-        indexer = Indexer(st.settings, st.engine)
+        indexer = indexer_for(st.settings, st.engine)
         try:
             if check:
                 report = run_check(indexer, repair=not no_repair)

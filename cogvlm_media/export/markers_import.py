@@ -1,7 +1,7 @@
 """Markers coming back from an NLE, read into one shape (:class:`Incoming`, frames from the file's
 first frame) by a small reader per format, with a detector that says how surely a file is in it. The
 format registry (:mod:`cogvlm_media.export.formats`) names them and reads a file through them;
-:func:`cogvlm_media.store.marker_edits.apply_import` stores what they read."""
+:mod:`cogvlm_media.export.import_run` checks and stores what they read."""
 
 from __future__ import annotations
 

@@ -25,7 +25,7 @@ from cogvlm_media.config import Settings
 from cogvlm_media.hookspecs import hookimpl
 from cogvlm_media.search.documents import KIND_CODES
 from cogvlm_media.search.lexical import LexicalIndex
-from cogvlm_media.search.sync import Indexer, IndexState, SyncReport, pending_assets
+from cogvlm_media.search.sync import Indexer, IndexState, SyncReport
 from cogvlm_media.search.vector import VectorIndex
 from cogvlm_media.store.models import Asset
 from cogvlm_media.store.engine import read_session
@@ -65,9 +65,9 @@ class LocalBackend:
 
     name = "local"
 
-    def __init__(self, settings: Settings, engine: Engine) -> None:
+    def __init__(self, settings: Settings, engine: Engine, indexer: Indexer | None = None) -> None:
         self.settings, self.engine = settings, engine
-        self.indexer = Indexer(settings, engine)
+        self.indexer = indexer if indexer is not None else Indexer(settings, engine)
         self._opened: tuple[IndexState, LexicalIndex, VectorIndex] | None = None
 
     def _readers(self) -> tuple[LexicalIndex, VectorIndex]:
@@ -83,7 +83,7 @@ class LocalBackend:
         state = self.indexer.state()
         with read_session(self.engine) as session:
             assets = int(session.scalar(select(func.count(Asset.id))) or 0)
-            pending = len(pending_assets(session, state.hwm)) if state else 0
+            pending = len(self.indexer.pending(session, state)) if state else 0
         mode = ""
         if state is not None:
             mode = self._readers()[1].mode
@@ -112,3 +112,9 @@ def open_backend(settings: Settings, engine: Engine) -> SearchBackend:
     from cogvlm_media.plugin_manager import get_plugin_manager
 
     return get_plugin_manager().hook.open_search_backend(settings=settings, engine=engine)
+
+
+def indexer_for(settings: Settings, engine: Engine) -> Indexer:
+    """The index writer of this database's backend (the local one for a backend that has none)."""
+    indexer = getattr(open_backend(settings, engine), "indexer", None)
+    return indexer if isinstance(indexer, Indexer) else Indexer(settings, engine)

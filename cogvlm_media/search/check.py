@@ -7,7 +7,7 @@ from dataclasses import asdict, dataclass, field
 
 from cogvlm_media.search.documents import all_documents
 from cogvlm_media.search.lexical import LexicalIndex
-from cogvlm_media.search.sync import Indexer, pending_assets, write_lock
+from cogvlm_media.search.sync import Indexer, write_lock
 from cogvlm_media.search.vector import VectorIndex
 from cogvlm_media.store.engine import read_session
 
@@ -69,7 +69,7 @@ def _check(indexer: Indexer) -> CheckReport:
     if state is None:
         return CheckReport(indexed=False)
     with read_session(indexer.engine) as session:
-        pending = set(pending_assets(session, state.hwm))
+        pending = set(indexer.pending(session, state))
         expected = {doc.key: (doc.asset_id, doc.digest) for doc in all_documents(session)}
     lexical = LexicalIndex(indexer.root / state.lexical).contents()
     vectors = VectorIndex(indexer.root / state.vectors).contents()

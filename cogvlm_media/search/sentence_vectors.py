@@ -14,6 +14,7 @@ from sqlalchemy.engine import Engine
 
 from cogvlm_media.search.models import SearchEmbedding
 from cogvlm_media.store.engine import read_session, write_session
+from cogvlm_media.store.models import utcnow
 
 MODEL_NAME = "all-MiniLM-L6-v2"
 DIM = 384
@@ -95,6 +96,15 @@ def from_blob(blob: bytes) -> np.ndarray:
     return np.frombuffer(blob, dtype="<f2").astype(np.float32)
 
 
+def _insert_for(engine: Engine):
+    """INSERT ... ON CONFLICT DO NOTHING of this database's dialect (SQLite and PostgreSQL have it)."""
+    if engine.dialect.name == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert
+    else:
+        from sqlalchemy.dialects.sqlite import insert
+    return insert
+
+
 def stored_vectors(engine: Engine, texts: Sequence[str], embedder: Embedder | None = None,
                    chunk: int = 4096) -> np.ndarray:
     """Vectors for ``texts`` (row i for texts[i]), embedding and storing the ones not stored yet."""
@@ -114,10 +124,10 @@ def stored_vectors(engine: Engine, texts: Sequence[str], embedder: Embedder | No
         for i in range(0, len(missing), chunk):
             part = missing[i:i + chunk]
             vectors = embedder.encode([text_of[k] for k in part])
-            with write_session(engine) as session:
-                existing = set(session.scalars(select(SearchEmbedding.key).where(SearchEmbedding.key.in_(part))))
-                session.add_all(SearchEmbedding(key=k, model=embedder.name, dim=embedder.dim, vector=to_blob(v))
-                                for k, v in zip(part, vectors) if k not in existing)
+            rows = [dict(key=k, model=embedder.name, dim=embedder.dim, vector=to_blob(v), created_at=utcnow())
+                    for k, v in zip(part, vectors)]
+            with write_session(engine) as session:  # another node may store the same texts meanwhile
+                session.execute(_insert_for(engine)(SearchEmbedding).values(rows).on_conflict_do_nothing())
             for k, v in zip(part, vectors):
                 # what is stored (fp16), so a rebuild gives bit-identical vectors
                 found[k] = from_blob(to_blob(v))

@@ -64,6 +64,7 @@ class IndexState:
     model: str = MODEL_NAME
     documents: int = 0
     version: int = STATE_VERSION
+    snapshot: str = ""  # PostgreSQL: the pg_snapshot the index reflects (search/postgres.py), else empty
     updated_at: float = field(default_factory=time.time)
 
     @classmethod
@@ -125,7 +126,11 @@ class SyncReport:
 
 
 class Indexer:
-    """The writer side. Every public method takes the writer lock itself."""
+    """The writer side. Every public method takes the writer lock itself.
+
+    Which changes are new is decided by three methods a database-specific indexer overrides
+    (:class:`cogvlm_media.search.postgres.SnapshotIndexer`): ``mark`` (what the index will reflect),
+    ``changed_since`` (assets changed since the state's mark, up to the new one) and ``prune``."""
 
     def __init__(self, settings: Settings, engine: Engine) -> None:
         self.settings, self.engine = settings, engine
@@ -133,6 +138,22 @@ class Indexer:
 
     def state(self) -> IndexState | None:
         return IndexState.read(self.root)
+
+    # -- the change log: a high-water mark over search_changes ids (one writer process: SQLite) --
+
+    def mark(self, session, state: IndexState | None) -> tuple[int, str]:
+        """(high-water mark, snapshot) to record with the next state."""
+        return max(db_high_water(session), state.hwm if state else 0), ""
+
+    def changed_since(self, session, state: IndexState, mark: tuple[int, str]) -> list[int]:
+        return pending_assets(session, state.hwm)
+
+    def pending(self, session, state: IndexState) -> list[int]:
+        """Assets changed since ``state`` (for status and the check)."""
+        return pending_assets(session, state.hwm)
+
+    def prune(self, state: IndexState) -> None:
+        self._prune_log(state.hwm)
 
     def _start(self) -> IndexState | None:
         """Lock held: the current state (None when there is no usable index), leftovers removed."""
@@ -180,9 +201,9 @@ class Indexer:
 
     def _update(self, state: IndexState, extra: list[int] | None = None) -> SyncReport:
         started = time.monotonic()
-        with read_session(self.engine) as session:  # one snapshot: the mark and the documents agree
-            hwm = max(db_high_water(session), state.hwm)
-            changed = sorted(set(pending_assets(session, state.hwm)) | set(extra or []))
+        with read_session(self.engine) as session:  # the mark first: documents read after it are newer
+            hwm, snapshot = self.mark(session, state)
+            changed = sorted(set(self.changed_since(session, state, (hwm, snapshot))) | set(extra or []))
             if not changed:
                 return SyncReport("up-to-date", hwm=state.hwm)
             docs_by_asset = documents.documents_for(session, changed)
@@ -197,11 +218,11 @@ class Indexer:
         vectors_dir = f"vectors-{generation:06d}"
         write_generation(self.root / vectors_dir, kept.merged(added), previous, removed, added)
         new = IndexState(lexical=state.lexical, vectors=vectors_dir, hwm=hwm, generation=generation,
-                         documents=lexical.num_docs())
+                         documents=lexical.num_docs(), snapshot=snapshot)
         new.write(self.root)
         self._cleanup(new)
         durable.crash_point("cleaned")
-        self._prune_log(hwm)
+        self.prune(new)
         return SyncReport("caught-up", len(changed), len(new_docs), time.monotonic() - started, hwm)
 
     def _rebuild(self) -> SyncReport:
@@ -209,7 +230,7 @@ class Indexer:
         old = self.state()
         generation = max(old.generation if old else 0, durable.highest_generation(self.root)) + 1
         with read_session(self.engine) as session:
-            hwm = db_high_water(session)
+            hwm, snapshot = self.mark(session, None)
             docs = list(documents.all_documents(session))
             n_assets = len(documents.asset_ids(session))
         lexical_dir, vectors_dir = f"lexical-{generation:06d}", f"vectors-{generation:06d}"
@@ -224,11 +245,11 @@ class Indexer:
         durable.crash_point("lexical-built")
         write_generation(self.root / vectors_dir, self._vectors_for(docs))
         new = IndexState(lexical=lexical_dir, vectors=vectors_dir, hwm=hwm, generation=generation,
-                         documents=len(docs))
+                         documents=len(docs), snapshot=snapshot)
         new.write(self.root)
         self._cleanup(new)
         durable.crash_point("cleaned")
-        self._prune_log(hwm)
+        self.prune(new)
         return SyncReport("rebuilt", n_assets, len(docs), time.monotonic() - started, hwm)
 
     def _cleanup(self, state: IndexState) -> None:
@@ -253,7 +274,9 @@ class Indexer:
 
 def on_asset_changed(engine: Engine, settings: Settings, asset_id: int | None = None, **_payload) -> None:
     """Bring the index up to date after a change (the change log names the asset)."""
-    Indexer(settings, engine).catch_up()
+    from cogvlm_media.search.backend import indexer_for
+
+    indexer_for(settings, engine).catch_up()
 
 
 @hookimpl

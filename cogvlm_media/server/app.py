@@ -14,6 +14,8 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import FileResponse, JSONResponse
 from fastapi.staticfiles import StaticFiles
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from sqlalchemy.exc import DBAPIError
+from sqlalchemy.orm.exc import StaleDataError
 
 from cogvlm_media import __version__
 from cogvlm_media.config import Settings
@@ -77,6 +79,21 @@ def create_app(settings: Settings, engine=None) -> FastAPI:
         code = {400: "bad_request", 404: "not_found", 405: "method_not_allowed"}.get(exc.status_code, "http_error")
         return JSONResponse(error_body(code, str(exc.detail)), status_code=exc.status_code,
                             headers=getattr(exc, "headers", None))
+
+    @app.exception_handler(StaleDataError)  # a marker changed by another server's request meanwhile (NLE sync too)
+    async def _conflict(_request: Request, _exc: StaleDataError) -> JSONResponse:
+        from cogvlm_media.store.marker_edits import conflict_message
+
+        return JSONResponse(error_body("conflict", conflict_message()), status_code=409)
+
+    @app.exception_handler(DBAPIError)  # the database out of reach after the engine's retries: 503, one line
+    async def _database(_request: Request, exc: DBAPIError) -> JSONResponse:
+        from cogvlm_media.store.engine import database_error_line, is_unavailable
+
+        if not is_unavailable(exc):
+            log.error("database error: %s", exc)
+            return JSONResponse(error_body("internal", f"internal error: {type(exc).__name__}"), status_code=500)
+        return JSONResponse(error_body("unavailable", database_error_line(exc)), status_code=503)
 
     @app.exception_handler(Exception)
     async def _crash(_request: Request, exc: Exception) -> JSONResponse:

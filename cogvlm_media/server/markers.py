@@ -4,6 +4,8 @@ the model's, which is kept as superseded history; a deletion supersedes without 
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Annotated, Any
 
 from fastapi import APIRouter, BackgroundTasks, Depends, Query
@@ -15,7 +17,8 @@ from cogvlm_media.server.common import ApiError, AssetId, Context, MarkerId, ann
     checked_name, context, get_asset, get_marker
 from cogvlm_media.store.models import Asset, Marker
 from cogvlm_media.store.engine import read_session, write_session
-from cogvlm_media.store.marker_edits import add_marker, delete_marker, replace_marker
+from cogvlm_media.store.marker_edits import CONFLICTS, EditConflict, add_marker, check_revision, conflict_message, \
+    delete_marker, replace_marker
 from cogvlm_media.store.queries import asset_document, clock_for, live_successor
 
 router = APIRouter(tags=["markers"])
@@ -36,6 +39,8 @@ class MarkerEdit(BaseModel):
     time: Seconds | None = None
     duration: Seconds | None = None
     colour: Colour | None = None
+    revision: Annotated[int, Field(strict=True, ge=1, description="The revision the editor saw: a marker "
+                                   "changed since gives 409 conflict")] | None = None
 
 
 class MarkerNew(BaseModel):
@@ -67,6 +72,16 @@ def _timing(asset: Asset, time: float | None, duration: float | None, old: Marke
 def _live_id(session, marker: Marker) -> int | None:
     live = live_successor(session, marker)
     return live.id if live is not None else None
+
+
+@contextmanager
+def _conflicts_as_409(marker_id: int) -> Iterator[None]:
+    """A concurrent edit of the same marker (a stale revision, or a row changed under this transaction)."""
+    try:
+        yield
+    except CONFLICTS as exc:
+        message = str(exc) if isinstance(exc, EditConflict) else conflict_message(marker_id)
+        raise ApiError(409, "conflict", message) from None
 
 
 def _document_marker(session, asset_id: int, marker_id: int) -> dict[str, Any]:
@@ -116,17 +131,18 @@ def create_marker(body: MarkerNew, background: BackgroundTasks, asset_id: int = 
               "replaces it (the original is kept as history)")
 def edit_marker(body: MarkerEdit, background: BackgroundTasks, marker_id: int = MarkerId,
                 ctx: Context = Depends(context)) -> dict:
-    fields = body.model_dump(exclude_unset=True)
+    fields = body.model_dump(exclude_unset=True, exclude={"revision"})
     if not fields:
         raise ApiError(422, "invalid", "nothing to change: give name, note, time, duration or colour")
     if any(v is None for v in fields.values()):
         raise ApiError(422, "invalid", "fields cannot be set to null")
     name, colour = checked_name(body.name), checked_colour(body.colour)
-    with write_session(ctx.engine) as session:
+    with _conflicts_as_409(marker_id), write_session(ctx.engine) as session:
         old = get_marker(session, marker_id)
         if old.superseded:
             raise ApiError(409, "superseded", f"marker {marker_id} was already replaced or deleted",
                            current_id=_live_id(session, old))
+        check_revision(old, body.revision)
         asset = get_asset(session, old.asset_id)
         t, d = _timing(asset, body.time, body.duration, old)
         clock = clock_for(asset)
@@ -149,12 +165,14 @@ def edit_marker(body: MarkerEdit, background: BackgroundTasks, marker_id: int = 
 
 
 @router.delete("/markers/{marker_id}", summary="Delete a marker (kept as superseded history)")
-def remove_marker(background: BackgroundTasks, marker_id: int = MarkerId, ctx: Context = Depends(context)) -> dict:
-    with write_session(ctx.engine) as session:
+def remove_marker(background: BackgroundTasks, marker_id: int = MarkerId, ctx: Context = Depends(context),
+                  revision: int | None = Query(None, ge=1, description="The revision the editor saw")) -> dict:
+    with _conflicts_as_409(marker_id), write_session(ctx.engine) as session:
         old = get_marker(session, marker_id)
         if old.superseded:
             raise ApiError(409, "superseded", f"marker {marker_id} was already replaced or deleted",
                            current_id=_live_id(session, old))
+        check_revision(old, revision)
         delete_marker(old)
         asset_id = old.asset_id
     announce_change(ctx, background, asset_id)

@@ -2,20 +2,30 @@
 
 Writers use :func:`write_session`, which opens its SQLite transaction with ``BEGIN IMMEDIATE`` so two
 processes never deadlock upgrading a read lock; readers use :func:`read_session`.
+
+A server database (PostgreSQL, psycopg2) gets connections checked before use (``pool_pre_ping``: a
+connection the server dropped is replaced) and each new connection is retried with backoff
+(``CONNECT_BACKOFF``) before the error reaches the caller, who words it with :func:`database_error_line`.
 """
 
 from __future__ import annotations
 
+import logging
 import threading
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
 from sqlalchemy import create_engine, event
+from sqlalchemy import exc as sa_exc
 from sqlalchemy.engine import Engine, make_url
 from sqlalchemy.orm import Session, sessionmaker
 
 BUSY_TIMEOUT_MS = 30_000
+CONNECT_BACKOFF = (0.25, 0.5, 1.0, 2.0, 4.0)  # seconds between connection attempts (~8 s in all)
+
+log = logging.getLogger(__name__)
 
 _lock = threading.Lock()
 _engines: dict[str, Engine] = {}
@@ -37,6 +47,32 @@ def _sqlite_begin(conn) -> None:
     conn.exec_driver_sql("BEGIN IMMEDIATE" if getattr(_immediate, "on", False) else "BEGIN")
 
 
+def _connect_with_backoff(dialect, _conn_rec, cargs, cparams):
+    """A new server connection, retried on the driver's OperationalError (server restarting, network)."""
+    for delay in (*CONNECT_BACKOFF, None):
+        try:
+            return dialect.loaded_dbapi.connect(*cargs, **cparams)
+        except dialect.loaded_dbapi.OperationalError as exc:
+            if delay is None:
+                raise
+            log.info("database connection failed (%s); retrying in %.2f s", str(exc).strip().splitlines()[0], delay)
+            time.sleep(delay)
+
+
+def is_unavailable(exc: BaseException) -> bool:
+    """Whether ``exc`` says the database could not be reached (or the connection was lost)."""
+    return isinstance(exc, sa_exc.DBAPIError) and (exc.connection_invalidated or isinstance(exc, sa_exc.OperationalError)
+                                                   and "locked" not in str(exc.orig))
+
+
+def database_error_line(exc: BaseException, url: str | None = None) -> str:
+    """One line for an unreachable database: where and the driver's first line."""
+    first = (str(getattr(exc, "orig", None) or exc).strip().splitlines() or ["unknown error"])[0]
+    where = f" {make_url(url).render_as_string(hide_password=True)}" if url else ""
+    waited = sum(CONNECT_BACKOFF)
+    return f"database{where} unavailable after retrying for {waited:.0f} s: {first}"
+
+
 def make_engine(url: str) -> Engine:
     parsed = make_url(url)
     if parsed.get_backend_name() == "sqlite":
@@ -47,6 +83,7 @@ def make_engine(url: str) -> Engine:
         event.listen(engine, "begin", _sqlite_begin)
     else:
         engine = create_engine(url, pool_pre_ping=True)
+        event.listen(engine, "do_connect", _connect_with_backoff)
     return engine
 
 

@@ -75,11 +75,17 @@ def claim(engine: Engine, worker: str, lease_seconds: float, run_id: int | None 
     with write_session(engine) as session:
         if run_id is not None:  # `ingest` asks by id: a lease held by a dead process of this machine is free
             _take_back(session, now, run_id)  # at once (the daemon runs recover() for the queue)
-        query = select(IngestRun.id).where(due)
-        query = query.where(IngestRun.id == run_id) if run_id is not None else query.order_by(
-            IngestRun.next_attempt_at, IngestRun.id).limit(1)
-        # SQLite serialises writers (BEGIN IMMEDIATE); PostgreSQL skips rows another claimer holds
-        chosen = session.scalars(query.with_for_update(skip_locked=True)).first()
+            queries = [select(IngestRun.id).where(due, IngestRun.id == run_id)]
+        else:  # expired leases first, then waiting runs: each an ordered scan of a partial index (0006)
+            expired = and_(IngestRun.status == "running", IngestRun.lease_until < now)
+            queries = [select(IngestRun.id).where(branch).order_by(IngestRun.next_attempt_at, IngestRun.id).limit(1)
+                       for branch in (expired, waiting)]
+        chosen = None
+        for query in queries:
+            # SQLite serialises writers (BEGIN IMMEDIATE); PostgreSQL skips rows another claimer holds
+            chosen = session.scalars(query.with_for_update(skip_locked=True)).first()
+            if chosen is not None:
+                break
         if chosen is None:
             return None
         claimed = session.execute(

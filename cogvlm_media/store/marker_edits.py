@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from fractions import Fraction
 
 from sqlalchemy.orm import Session
+from sqlalchemy.orm.exc import StaleDataError
 
 from cogvlm_media.store.models import Asset, Marker
 from cogvlm_media.store.queries import KINDS
@@ -62,6 +63,26 @@ class ImportSet:
     kinds: tuple[str, ...] | None = None  # kinds the export held (None: unknown, all kinds)
     media: MediaClaim | None = None  # what the file says about the media its markers belong to
     record_start: int | None = None  # for record-timecode formats: the timeline start frame the reader assumed
+
+
+class EditConflict(RuntimeError):
+    """Another editor changed the marker first: the edit was not stored (reload and retry)."""
+
+
+def conflict_message(marker_id: int | None = None) -> str:
+    which = f"marker {marker_id}" if marker_id is not None else "a marker"
+    return f"{which} was changed by another editor at the same time: nothing was stored, reload and retry"
+
+
+def check_revision(marker: Marker, seen: int | None) -> None:
+    """Raise :class:`EditConflict` when the editor saw another revision of ``marker`` than the stored one.
+    (Without ``seen`` the row's own revision still guards the UPDATE: see Marker.revision.)"""
+    if seen is not None and seen != marker.revision:
+        raise EditConflict(conflict_message(marker.id) + f" (revision {seen}, now {marker.revision})")
+
+
+#: What a write raises when a concurrent transaction changed a marker row it read (Marker.revision).
+CONFLICTS = (EditConflict, StaleDataError)
 
 
 def replace_marker(session: Session, old: Marker, *, time: float | None = None,

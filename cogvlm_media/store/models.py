@@ -20,6 +20,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    text,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
@@ -104,7 +105,14 @@ class IngestRun(Base):
     """
 
     __tablename__ = "ingest_runs"
-    __table_args__ = (Index("ix_ingest_runs_status_next", "status", "next_attempt_at"),)
+    __table_args__ = (
+        Index("ix_ingest_runs_status_next", "status", "next_attempt_at"),
+        # the claim's two ordered scans (migration 0006)
+        Index("ix_ingest_runs_waiting", "next_attempt_at", "id", sqlite_where=text("status IN ('queued', 'failed')"),
+              postgresql_where=text("status IN ('queued', 'failed')")),
+        Index("ix_ingest_runs_leases", "next_attempt_at", "id", sqlite_where=text("status = 'running'"),
+              postgresql_where=text("status = 'running'")),
+    )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     path: Mapped[str] = mapped_column(FsPath, index=True)
@@ -204,6 +212,11 @@ class Marker(Base):
     replaces_id: Mapped[int | None] = mapped_column(ForeignKey("markers.id", ondelete="SET NULL"))
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow, onupdate=utcnow)
+    # Bumped by every UPDATE, which only applies where the row still has the revision this session read
+    # (migration 0004): two editors changing one marker at once cannot both win (StaleDataError).
+    revision: Mapped[int] = mapped_column(Integer, default=1, server_default="1")
+
+    __mapper_args__ = {"version_id_col": revision}
 
 
 class TranscriptSegment(Base):

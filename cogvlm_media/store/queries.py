@@ -131,7 +131,7 @@ def _marker(mk: Marker, clock: Clock) -> dict[str, Any]:
     return {"id": mk.id, "time": mk.time, "duration": mk.duration, "frame": clock.frame(mk.time),
             "timecode": clock.timecode(mk.time), "name": mk.name, "note": mk.note, "kind": mk.kind,
             "colour": mk.colour, "source": mk.source, "verified": mk.verified, "scene_id": mk.scene_id,
-            "replaces_id": mk.replaces_id}
+            "replaces_id": mk.replaces_id, "revision": mk.revision}
 
 
 def asset_document(asset: Asset) -> dict[str, Any]:

@@ -26,6 +26,7 @@ from sqlalchemy.engine import Engine
 from cogvlm_media import hooks
 from cogvlm_media.config import Settings
 from cogvlm_media.store import jobs
+from cogvlm_media.store.engine import database_error_line, is_unavailable
 from cogvlm_media.store.fspath import shown
 from cogvlm_media.watch.gate import Gate, ffprobe_check, wanted
 from cogvlm_media.watch.links import inside
@@ -36,6 +37,7 @@ from cogvlm_media.watch.snapshot import Reporter, RootState, RunningJob, WatchSt
 
 log = logging.getLogger(__name__)
 TICK = 0.2
+OUTAGE_PAUSE = 1.0  # seconds between queue updates while the database is out of reach
 CHECK_SECONDS = 1.0
 RECOVER_SECONDS = 2.0
 INDEX_DRAIN_SECONDS = 5.0  # on a signal, at most this long for pending search-index updates
@@ -89,6 +91,7 @@ class Daemon:
         self.finished_here = 0
         self._threads: list[threading.Thread] = []
         self._hooks = None  # the background listener thread, while running
+        self._db_down = False  # noted once per database outage
         self._missing: set[str] = set()
 
     # --- helpers ---------------------------------------------------------------------------------------
@@ -302,12 +305,24 @@ class Daemon:
                         self.note(f"recovered #{run_id} from a stopped worker: {status}")
                 self.counts = jobs.counts(self.engine)
             except Exception as exc:  # a locked or briefly unavailable database: try again next tick
-                log.warning("queue update failed: %s", exc)
+                self._database_trouble(exc)
                 continue
+            if self._db_down:
+                self._db_down = False
+                self.note("database reachable again")
             self.report()
             if self.options.exit_when_idle and self._idle():
                 self.note("idle: exiting")
                 break
+
+    def _database_trouble(self, exc: Exception) -> None:
+        """Note an unreachable database once per outage (the engine already retried with backoff); stay up."""
+        if not is_unavailable(exc):
+            log.warning("queue update failed: %s", exc)
+        elif not self._db_down:
+            self._db_down = True
+            self.note(database_error_line(exc) + "; the daemon keeps retrying")
+        self.stopping.wait(OUTAGE_PAUSE if self._db_down else 0)
 
     @property
     def abandoned_threads(self) -> bool:

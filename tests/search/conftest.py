@@ -13,6 +13,7 @@ import pytest
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import searchkit  # noqa: E402
+from pgserver import pg_server_fixture  # noqa: E402
 
 from cogvlm_media.config import Settings  # noqa: E402
 from cogvlm_media.store.engine import get_engine  # noqa: E402
@@ -38,8 +39,8 @@ class Archive:
     verified: tuple[int, float]  # the editor's marker for VERIFIED_QUERY: (asset id, time)
 
 
-def make_settings(home: Path) -> Settings:
-    return Settings(home=home)
+def make_settings(home: Path, database_url: str = "") -> Settings:
+    return Settings(home=home, database_url=database_url)
 
 
 REELS = 4
@@ -48,13 +49,19 @@ SPACING = 6.0  # seconds between moments: more than hybrid.COLLAPSE_SECONDS, so 
 FIRST = 3.0
 
 
-@pytest.fixture(scope="session")
-def archive(tmp_path_factory, speech_clip, embedder) -> Archive:
+search_pg = pg_server_fixture("search_pg", scope="session")
+
+
+@pytest.fixture(scope="session", params=["sqlite", "postgresql"])
+def archive(request, tmp_path_factory, speech_clip, embedder) -> Archive:
     """Everything through the public paths: the speech clip and four silent reels ingested with
     ``ingest_paths``, then the reels' moments (1,100 distractor captions and 24 paraphrase targets, the
-    captions a vision model would write) brought in from marker lists with ``import-markers``."""
-    home = tmp_path_factory.mktemp("search-archive")
-    settings = make_settings(home)
+    captions a vision model would write) brought in from marker lists with ``import-markers``.
+    Built once on SQLite (the local backend) and once on a PostgreSQL server the tests start (its backend,
+    cogvlm_media/search/postgres.py): the same tests, the same assertions."""
+    home = tmp_path_factory.mktemp(f"search-archive-{request.param}")
+    settings = make_settings(home, request.getfixturevalue("search_pg").new_database("search")
+                             if request.param == "postgresql" else "")
     engine = get_engine(settings.db_url)
     captions = searchkit.distractor_captions(1100)
     paraphrases = list(searchkit.PARAPHRASES)

@@ -2,12 +2,6 @@
 
 from __future__ import annotations
 
-import glob
-import os
-import shutil
-import subprocess
-import tempfile
-
 import pytest
 from sqlalchemy import inspect
 
@@ -17,35 +11,16 @@ from cogvlm_media.store.migrate import current_revision, head_revision
 from cogvlm_media.store.queries import asset_document, find_asset
 from cogvlm_media.store.writer import FileState, record_analysis
 
-from storedata import MEDIA, analysis, claim_concurrently  # noqa: E402  (tests/ is on sys.path, see conftest.py)
+from pgserver import pg_server_fixture  # (tests/ is on sys.path, see conftest.py)
+from storedata import MEDIA, analysis, claim_concurrently
 
 
-def _pg_bin(name: str) -> str:
-    found = shutil.which(name) or next(iter(sorted(glob.glob(f"/usr/lib/postgresql/*/bin/{name}"), reverse=True)), None)
-    assert found, f"{name} not found: install the Debian package postgresql (see the README test command)"
-    return found
+pg_server = pg_server_fixture()
 
 
 @pytest.fixture(scope="module")
-def pg_url():
-    root = tempfile.mkdtemp(prefix="cogvlm-pg-")
-    data, sock = os.path.join(root, "data"), os.path.join(root, "sock")
-    os.makedirs(sock)
-    as_user: list[str] = []
-    if os.geteuid() == 0:  # PostgreSQL refuses to run as root
-        shutil.chown(root, "postgres")
-        shutil.chown(sock, "postgres")
-        as_user = ["runuser", "-u", "postgres", "--"]
-    run = lambda *cmd: subprocess.run([*as_user, *cmd], check=True, capture_output=True, timeout=120)  # noqa: E731
-    run(_pg_bin("initdb"), "-D", data, "-U", "postgres", "--auth=trust", "-E", "UTF8")
-    run(_pg_bin("pg_ctl"), "-D", data, "-w", "-o", f"-k {sock} -c listen_addresses=''", "-l",
-        os.path.join(root, "log"), "start")
-    try:
-        run(_pg_bin("createdb"), "-h", sock, "-U", "postgres", "cogvlm")
-        yield f"postgresql+psycopg2://postgres@/cogvlm?host={sock}"
-    finally:
-        run(_pg_bin("pg_ctl"), "-D", data, "-m", "immediate", "stop")
-        shutil.rmtree(root, ignore_errors=True)
+def pg_url(pg_server):
+    return pg_server.url()
 
 
 def test_migrations_writer_and_document_on_postgresql(pg_url, tmp_path):
@@ -96,4 +71,135 @@ def test_marker_import_log_and_undo_on_postgresql(pg_url, tmp_path):
         assert undo_import(s, row.id)[1:] == (2, 2)
     with read_session(engine) as s:
         after = asset_document(find_asset(s, str(tmp_path / "b.mov")))
-    assert after["markers"] == before["markers"] and after["history"] == before["history"]
+    # the same markers as before, field for field; only their edit revision moved on (replaced, then restored)
+    assert all(a["revision"] > b["revision"] for a, b in zip(after["markers"], before["markers"]) if a != b)
+    def unrevised(rows):
+        return [{k: v for k, v in r.items() if k != "revision"} for r in rows]
+    assert unrevised(after["markers"]) == unrevised(before["markers"])
+    assert unrevised(after["history"]) == unrevised(before["history"])
+
+
+# --- the migrations upgrade a populated schema alike on SQLite and PostgreSQL ------------------------------
+
+def _fill(table, **given):
+    """A row for ``table`` with every required column set (given values, else a plain one of its type)."""
+    import datetime as dt
+
+    from sqlalchemy import Boolean, DateTime, Float, Integer, Numeric
+
+    row = dict(given)
+    for col in table.columns:
+        if col.name in row or col.nullable or col.primary_key or col.server_default is not None:
+            continue
+        kind = type(col.type)
+        row[col.name] = (dt.datetime(2026, 1, 1, tzinfo=dt.timezone.utc) if issubclass(kind, DateTime) else
+                         False if issubclass(kind, Boolean) else 0.0 if issubclass(kind, (Float, Numeric)) else
+                         1 if issubclass(kind, Integer) else "x")
+    return row
+
+
+@pytest.mark.parametrize("backend", ["sqlite", "postgresql"])
+def test_migrations_upgrade_a_populated_schema(backend, pg_server, tmp_path):
+    from sqlalchemy import MetaData, insert, select, text
+
+    from cogvlm_media.store.engine import make_engine
+    from cogvlm_media.store.migrate import upgrade
+    from cogvlm_media.store.models import Marker
+
+    url = pg_server.new_database("mig") if backend == "postgresql" else f"sqlite:///{tmp_path / 'old.db'}"
+    engine = make_engine(url)
+    upgrade(engine, "0003")  # the schema before this round's revisions, with rows in it
+    meta = MetaData()
+    meta.reflect(engine)
+    assert "revision" not in meta.tables["markers"].columns
+    with engine.begin() as conn:
+        conn.execute(insert(meta.tables["assets"]).values(_fill(meta.tables["assets"], id=1, fingerprint="f" * 64,
+                                                                    fps_num=24, fps_den=1, duration=10.0)))
+        for i, name in enumerate(["first", "second"], 1):
+            conn.execute(insert(meta.tables["markers"]).values(_fill(
+                meta.tables["markers"], id=i, asset_id=1, time=float(i), name=name, kind="moment", colour="RED")))
+    upgrade(engine)
+    assert current_revision(engine) == head_revision()
+    assert {"search_readers", "nle_links", "search_changes"} <= set(inspect(engine).get_table_names())
+    with engine.connect() as conn:
+        rows = conn.execute(text("SELECT id, name, time, revision FROM markers ORDER BY id")).all()
+        changes = conn.execute(text("SELECT count(*) FROM search_changes")).scalar()
+    assert [tuple(r) for r in rows] == [(1, "first", 1.0, 1), (2, "second", 2.0, 1)]
+    assert changes == 3  # the triggers of 0002 logged the asset and both markers
+    if backend == "postgresql":  # every logged change carries its transaction (0005)
+        with engine.connect() as conn:
+            assert conn.execute(text("SELECT count(*) FROM search_changes WHERE xid IS NOT NULL")).scalar() == 3
+    with write_session(engine) as s:  # the ORM writes the upgraded rows, bumping the revision
+        s.scalar(select(Marker).where(Marker.id == 1)).name = "first, edited"
+    with engine.connect() as conn:
+        assert conn.execute(text("SELECT revision FROM markers WHERE id = 1")).scalar() == 2
+    engine.dispose()
+
+
+# --- two editors, one marker: one wins, the other gets a conflict -------------------------------------------
+
+def test_concurrent_marker_edits_one_wins_one_conflicts(pg_url, tmp_path):
+    """Both editors read the marker at revision 1 in their own transactions (two review servers); the first
+    to commit wins, the second's UPDATE matches no row at revision 1 and fails: no forked marker."""
+    from sqlalchemy import func, select
+    from sqlalchemy.orm import Session
+
+    from cogvlm_media.store.marker_edits import CONFLICTS, replace_marker
+    from cogvlm_media.store.models import Marker
+
+    engine = get_engine(pg_url)
+    with write_session(engine) as s:
+        asset = record_analysis(s, state=FileState(str(tmp_path / "edit.mov"), 1000, 1, 1), fingerprint="e" * 64,
+                                media=MEDIA, **analysis())
+        asset_id = asset.id
+    with read_session(engine) as s:
+        target = s.scalar(select(Marker.id).where(Marker.asset_id == asset_id, Marker.kind == "speech"))
+    first, second = Session(engine), Session(engine)
+    a, b = first.get(Marker, target), second.get(Marker, target)
+    assert a.revision == b.revision == 1 and not a.superseded and not b.superseded
+    replace_marker(first, a, name="editor A")
+    first.commit()
+    replace_marker(second, b, name="editor B")
+    with pytest.raises(CONFLICTS):
+        second.commit()
+    second.rollback()
+    first.close(), second.close()
+    with read_session(engine) as s:
+        live = s.scalars(select(Marker.name).where(Marker.replaces_id == target)).all()
+        assert live == ["editor A"]
+        assert s.scalar(select(Marker.revision).where(Marker.id == target)) == 2
+        assert s.scalar(select(func.count()).select_from(Marker).where(Marker.name == "editor B")) == 0
+
+
+# --- a reader node's catch-up sees a change committed late with a lower id ---------------------------------
+
+def test_snapshot_catch_up_sees_out_of_order_commits(pg_server, tmp_path):
+    """Ids come from a sequence: a transaction holding id 1 commits after the one holding id 2. An id mark
+    would skip id 1 once 2 is indexed; the snapshot the index records does not."""
+    from sqlalchemy import text
+
+    from cogvlm_media.config import Settings
+    from cogvlm_media.search.postgres import SnapshotIndexer
+    from cogvlm_media.search.sync import IndexState
+
+    engine = get_engine(pg_server.new_database("snap"))
+    indexer = SnapshotIndexer(Settings(home=tmp_path, database_url=str(engine.url)), engine)
+    with read_session(engine) as s:
+        hwm, snapshot = indexer.mark(s, IndexState("l", "v", 0, 0, snapshot="x"))
+    start = IndexState("l", "v", hwm, 0, snapshot=snapshot)
+    slow = engine.connect()
+    slow_tx = slow.begin()
+    slow.execute(text("INSERT INTO search_changes (asset_id) VALUES (101)"))  # id 1, not committed yet
+    with engine.begin() as fast:
+        fast.execute(text("INSERT INTO search_changes (asset_id) VALUES (202)"))  # id 2, committed
+    with read_session(engine) as s:
+        mark = indexer.mark(s, start)
+        assert indexer.changed_since(s, start, mark) == [202]
+    seen = IndexState("l", "v", mark[0], 1, snapshot=mark[1])
+    assert mark[0] == 2  # the id mark has passed 101's id already
+    slow_tx.commit()
+    slow.close()
+    with read_session(engine) as s:
+        later = indexer.mark(s, seen)
+        assert indexer.changed_since(s, seen, later) == [101]
+        assert indexer.pending(s, IndexState("l", "v", later[0], 2, snapshot=later[1])) == []
