@@ -260,17 +260,18 @@ def _worker_dead(worker: str | None, host: str) -> bool:
     return int(parts[1]) != os.getpid() and not _pid_alive(int(parts[1]))
 
 
-def recover(engine: Engine) -> list[tuple[int, str]]:
+def recover(engine: Engine, is_dead=None) -> list[tuple[int, str]]:
     """Take back runs whose worker died: those leased to a process of this host that no longer exists
-    (at once) and those whose lease expired (any host). The attempt counts, so a file that kills its
-    worker again and again ends quarantined. Returns (run id, new status)."""
+    (at once), those whose worker ``is_dead(worker)`` says is gone (a cluster's lost node) and those whose
+    lease expired (any host). The attempt counts, so a file that kills its worker again and again ends
+    quarantined. Returns (run id, new status)."""
     now = _now()
     host = socket.gethostname()
     changed: list[tuple[int, str]] = []
     with write_session(engine) as session:
         for run in session.scalars(select(IngestRun).where(IngestRun.status == "running")):
             expired = run.lease_until is None or _aware(run.lease_until) < now
-            if not (expired or _worker_dead(run.worker, host)):
+            if not (expired or _worker_dead(run.worker, host) or (is_dead is not None and is_dead(run.worker))):
                 continue
             run.error = f"worker {run.worker} stopped during the job (crash, kill or lost lease)"
             run.lease_until, run.worker, run.finished_at = None, None, now
