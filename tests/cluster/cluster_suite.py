@@ -130,7 +130,7 @@ def test_ingest_through_the_cluster_into_postgresql_then_search_and_export(nodes
     engine = get_engine(url)
     with ClusterRunner(settings, nodes.address) as runner:
         outcomes = runner.ingest_paths(engine, [str(p) for p in paths])
-    assert [(o.status, o.outcome) for o in outcomes] == [("done", "analysed")] * 2
+    assert [(o.status, o.outcome) for o in outcomes] == [("done", "analysed")] * 2, [o.error for o in outcomes]
     assert sorted((r.node, r.access) for r in runner.results) == sorted(
         [(nodes.a.node_id, "mapped"), (nodes.b.node_id, "streamed")])
     assert _stored_paths(engine) == ["talk0.mp4", "talk1.mp4"]  # as the driver named them
@@ -138,12 +138,12 @@ def test_ingest_through_the_cluster_into_postgresql_then_search_and_export(nodes
         workers = s.scalars(select(m.IngestRun.worker)).all()
     assert sorted(node_of(w) for w in workers) == sorted(n.node_id[:12] for n in (nodes.a, nodes.b))
 
-    env = _env(tmp_path / "reader", url)
+    env = _env(tmp_path / "driver", url)  # the index the driver kept current as files were stored
     found = subprocess.run([*CLI, "search", "Stella bring things", "--mode", "lexical", "--json"], env=env,
                            capture_output=True, text=True, timeout=300)
     assert found.returncode == 0, found.stderr
     hits = json.loads(found.stdout)["hits"]
-    assert hits and Path(hits[0]["path"]).name == "talk1.mp4"
+    assert hits and Path(hits[0]["file"]).name == "talk1.mp4"
     edl = tmp_path / "talk0.edl"
     done = subprocess.run([*CLI, "export", str(paths[0]), "--format", "edl-resolve", "-o", str(edl)], env=env,
                           capture_output=True, text=True, timeout=300)
