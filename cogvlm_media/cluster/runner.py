@@ -36,6 +36,7 @@ class ClusterRunner:
         self.resubmitted = 0  # files sent again after their node was lost
         self.results: list[NodeResult] = []  # what each node reported (node, worker, how it read the file)
         self._task = None
+        self._sent: dict[int, int] = {}  # run id -> times sent again
         self._next_replica = 0
         self._lock = threading.Lock()
 
@@ -136,11 +137,20 @@ class ClusterRunner:
 
         try:
             result: NodeResult = ray.get(ref)
-        except ray.exceptions.RayError:
+        except ray.exceptions.RayTaskError as exc:  # the task itself raised (a bug, the database): no resend
+            cause = exc.cause if getattr(exc, "cause", None) is not None else exc
+            first = (str(cause).strip().splitlines() or [""])[0]
+            self._take_back(engine, job.run_id)
+            return Outcome(job.run_id, job.path, "failed", error=f"{type(cause).__name__}: {first}"[:500]), None
+        except ray.exceptions.RayError as exc:  # the node or its worker process was lost
             status = self._take_back(engine, job.run_id)
-            if status in ("failed", "queued"):
+            with self._lock:
+                self._sent[job.run_id] = tries = self._sent.get(job.run_id, 0) + 1
+            if status in ("failed", "queued") and tries <= self.settings.watch.max_attempts:
                 self.resubmitted += 1
                 return None, self._submit(job)
+            if status in ("failed", "queued"):
+                return Outcome(job.run_id, job.path, "failed", error=f"lost {tries} times: {type(exc).__name__}"), None
             return self._final(engine, job, status), None
         self.results.append(result)
         outcome = result.outcome
