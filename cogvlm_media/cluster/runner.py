@@ -131,8 +131,9 @@ class ClusterRunner:
                 return status
             time.sleep(POLL)
 
-    def _settle(self, engine, job: FileJob, ref) -> tuple[Outcome | None, object]:
-        """The file's outcome, or (None, a new task) when it was sent again after its node was lost."""
+    def _settle(self, engine, job: FileJob, ref, resend_failed: bool = False) -> tuple[Outcome | None, object]:
+        """The file's outcome, or (None, a new task) when it was sent again: after its node was lost, or
+        (``resend_failed``) after a retryable failure while the run has attempts left."""
         import ray
 
         try:
@@ -154,6 +155,8 @@ class ClusterRunner:
             return self._final(engine, job, status), None
         self.results.append(result)
         outcome = result.outcome
+        if resend_failed and outcome.status == "failed":  # retryable, attempts left (else quarantined)
+            return None, self._submit(job)
         if outcome.status == "done" and outcome.outcome == "analysed":
             hooks.emit("asset_changed", engine, self.settings, asset_id=outcome.asset_id)
         return outcome, None
@@ -183,8 +186,9 @@ class ClusterRunner:
 
     def ingest_paths(self, engine, paths: Sequence[str], options: IngestOptions = IngestOptions(),
                      callbacks: IngestCallbacks = IngestCallbacks()) -> list[Outcome]:
-        """``ingest.ingest_paths`` over the cluster: outcomes in the order of ``paths``. A lost node costs
-        an attempt, so a run may take up to ``[watch] max_attempts`` of them here."""
+        """``ingest.ingest_paths`` over the cluster: outcomes in the order of ``paths``. A lost node or a
+        retryable failure costs an attempt, so a run may take up to ``[watch] max_attempts`` of them here
+        (sent again at once; a file that fails every time ends quarantined)."""
         import ray
 
         attempts = max(options.max_attempts, self.settings.watch.max_attempts)
@@ -194,7 +198,7 @@ class ClusterRunner:
         def settle_one() -> None:
             ready, _ = ray.wait(list(pending), num_returns=1)
             index, job = pending.pop(ready[0])
-            outcome, again = self._settle(engine, job, ready[0])
+            outcome, again = self._settle(engine, job, ready[0], resend_failed=True)
             if again is not None:
                 pending[again] = (index, job)
                 return

@@ -32,6 +32,7 @@ from cogvlm_media.cluster.runner import ClusterRunner  # noqa: E402
 from cogvlm_media.config import AnalysisSettings, ClusterSettings, ModelSettings, Settings, WatchSettings  # noqa: E402
 from cogvlm_media.store import models as m  # noqa: E402
 from cogvlm_media.store.engine import get_engine, read_session  # noqa: E402
+from cogvlm_media.watch.status import status_document  # noqa: E402
 from pgserver import pg_server_fixture  # noqa: E402
 
 pg_server = pg_server_fixture()
@@ -268,6 +269,8 @@ def test_a_worker_node_killed_mid_file_is_finished_elsewhere_exactly_once(nodes,
             if claimed is None:
                 time.sleep(0.05)
         assert claimed is not None, "node A never claimed a run"
+        running = status_document(engine)["running"]  # what `cogvlm-media status` shows meanwhile
+        assert [node_of(r["worker"]) for r in running if r["id"] == claimed] == [victim]
         nodes.cluster.remove_node(nodes.a, allow_graceful=False)
         thread.join(timeout=400)
         assert not thread.is_alive()
