@@ -117,6 +117,22 @@ class ServerSettings:
 
 
 @dataclass(frozen=True)
+class ClusterSettings:
+    """The Ray cluster (cogvlm_media/cluster, docs/deploy.md); ``path_map`` is read on each node from its own
+    config file: {prefix as the driver names files: the same folder as this node mounts it}."""
+
+    ray_address: str = ""  # host:port of the Ray head (ingest/watch --ray); empty: run locally
+    fallback: str = ""  # "local": run here when the head cannot be reached (--ray-fallback local)
+    path_map: dict[str, str] = field(default_factory=dict)
+    same_paths: bool = True  # this node sees the driver's paths as they are (false: path_map or streaming only)
+    files_in_flight: int = 0  # files analysed at once across the cluster; 0: the cluster's CPU count
+    gpus: int = 0  # model replicas (one actor each); 0: one per GPU in the cluster (vision analyser only)
+    gpu_resource: str = "GPU"  # the Ray resource a replica takes one of ("GPU": num_gpus=1)
+    queue_windows: int = 4  # windows of one file in flight to its replica at most (backpressure)
+    stream_chunk_bytes: int = 8 << 20  # bytes per read when a node copies a file it cannot see
+
+
+@dataclass(frozen=True)
 class Settings:
     home: Path = field(default_factory=default_home)
     database_url: str = ""
@@ -126,6 +142,7 @@ class Settings:
     watch: WatchSettings = field(default_factory=WatchSettings)
     export: ExportSettings = field(default_factory=ExportSettings)
     server: ServerSettings = field(default_factory=ServerSettings)
+    cluster: ClusterSettings = field(default_factory=ClusterSettings)
     # [plugins.NAME] tables, read by the plugin of that name (docs/plugins.md); not checked here
     plugins: dict[str, dict[str, Any]] = field(default_factory=dict)
 
@@ -151,7 +168,7 @@ class Settings:
 
 
 _SECTIONS = {"analysis": AnalysisSettings, "model": ModelSettings, "watch": WatchSettings,
-             "export": ExportSettings, "server": ServerSettings}
+             "export": ExportSettings, "server": ServerSettings, "cluster": ClusterSettings}
 
 
 def _section(cls: type, raw: Any, name: str) -> Any:

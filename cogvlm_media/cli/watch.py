@@ -102,6 +102,12 @@ def register(app: typer.Typer) -> None:
         no_probe: bool = typer.Option(False, "--no-probe", help="Skip the ffprobe check before queueing."),
         stable_seconds: Optional[float] = typer.Option(None, "--stable-seconds", min=0.0,
                                                        help="Stability window for local folders."),
+        ray: Optional[str] = typer.Option(None, "--ray", metavar="ADDRESS",
+                                          help="Analyse on the Ray cluster whose head is at host:port "
+                                               "(default [cluster] ray_address; docs/deploy.md)."),
+        ray_fallback: Optional[str] = typer.Option(None, "--ray-fallback", metavar="local|none",
+                                                   help="When the Ray head cannot be reached: 'local' "
+                                                        "analyses here instead (default: fail)."),
     ) -> None:
         """Watch folders and ingest each finished video file exactly once."""
         from cogvlm_media.watch.daemon import Daemon, WatchOptions
@@ -117,11 +123,27 @@ def register(app: typer.Typer) -> None:
                 raise fail(f"{folder}: not a folder")
             if path not in roots:
                 roots.append(path)
-        options = WatchOptions(roots=roots, poll=poll, workers=workers or settings.watch.workers,
+        from cogvlm_media.cluster.connect import RayUnavailable
+        from cogvlm_media.cluster.runner import open_runner
+
+        try:
+            runner, note = (None, "") if scan_only else open_runner(settings, ray, ray_fallback)
+        except (RayUnavailable, ValueError) as exc:
+            raise fail(str(exc)) from None
+        if note:
+            err_console.print(note, markup=False)
+        # on a cluster, one worker thread per file in flight there (each waits for its node)
+        workers = max(workers or settings.watch.workers, runner.files_in_flight if runner else 1)
+        options = WatchOptions(roots=roots, poll=poll, workers=workers,
                                exit_when_idle=exit_when_idle, scan_only=scan_only, probe=not no_probe)
         with WatchScreen(err_console) as screen:
-            daemon = Daemon(st.engine, settings, options, reporter=screen)
-            code = daemon.run()
+            daemon = Daemon(st.engine, settings, options, reporter=screen,
+                            process=runner.process_run if runner else None)
+            try:
+                code = daemon.run()
+            finally:
+                if runner is not None:
+                    runner.close()
         if daemon.abandoned_threads:
             # a released job's thread, or a search-index update, is still in native code (torch,
             # CTranslate2): the run is back in the queue and the index catches up on the next start, so

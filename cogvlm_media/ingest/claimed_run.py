@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import threading
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
@@ -112,9 +112,12 @@ def _known(engine: Engine, run: IngestRun, worker: str, state: FileState, key: s
 
 
 def process_run(engine: Engine, settings: Settings, run: IngestRun, worker: str,
-                on_stage: StageCallback | None = None, analyser=None) -> Outcome:
+                on_stage: StageCallback | None = None, analyser=None, source_path: str | None = None,
+                notify: bool = True) -> Outcome:
     """Analyse and store the claimed ``run``; failures are recorded on the run, never raised.
-    ``analyser``: see ``stages.analyse_file``."""
+    ``analyser``: see ``stages.analyse_file``. ``source_path``: where this process reads the file (a
+    cluster node's own mount of it, or a local copy of its bytes); the archive records ``run.path``.
+    ``notify``: emit ``asset_changed`` after storing (a cluster node leaves that to the driver)."""
     started = time.monotonic()
     lease = settings.watch.lease_seconds
     with Heartbeat(engine, run.id, worker, lease) as beat:
@@ -124,7 +127,7 @@ def process_run(engine: Engine, settings: Settings, run: IngestRun, worker: str,
                 on_stage(name, done, total)
 
         try:
-            outcome = _process(engine, settings, run, worker, stage, analyser)
+            outcome = _process(engine, settings, run, worker, stage, analyser, source_path, notify)
         except LeaseLost:
             outcome = Outcome(run.id, run.path, "lost", error="lease lost to another worker")
         except StillArriving as exc:
@@ -144,21 +147,26 @@ def process_run(engine: Engine, settings: Settings, run: IngestRun, worker: str,
 
 
 def _process(engine: Engine, settings: Settings, run: IngestRun, worker: str,
-             stage: StageCallback, analyser=None) -> Outcome:
+             stage: StageCallback, analyser=None, source_path: str | None = None, notify: bool = True) -> Outcome:
     path = run.path
-    state = _file_state(path)
-    key = fingerprint(path)
+    local = source_path or path
+    state = _file_state(local)
+    key = fingerprint(local)
+    # the archive names the file as it was queued (a node's copy or mount may differ in mtime or inode)
+    recorded = replace(state, path=path) if source_path is None else replace(
+        state, path=path, size=run.size if run.size is not None else state.size,
+        mtime_ns=run.mtime_ns if run.mtime_ns is not None else state.mtime_ns)
     if not run.reingest:
-        known = _known(engine, run, worker, state, key)
+        known = _known(engine, run, worker, recorded, key)
         if known:
             return known
-    media = probe_version(path, state)
-    result = analyse_file(path, settings, media, on_stage=stage, analyser=analyser)
-    if _file_state(path) != state:
+    media = probe_version(local, state)
+    result = analyse_file(local, settings, media, on_stage=stage, analyser=analyser)
+    if _file_state(local) != state:
         raise IngestError("file changed while it was analysed", retryable=True)
     try:
         with write_session(engine) as session:
-            asset = record_analysis(session, state=state, fingerprint=key, media=media, shots=result.shots,
+            asset = record_analysis(session, state=recorded, fingerprint=key, media=media, shots=result.shots,
                                     transcript=result.transcript, windows=result.windows,
                                     analysis=result.analysis, colours=settings.export.colours)
             a = result.analysis
@@ -174,5 +182,6 @@ def _process(engine: Engine, settings: Settings, run: IngestRun, worker: str,
               "markers": len(result.analysis.scenes) + len(result.analysis.moments),
               "segments": len(result.transcript.segments) if result.transcript else 0}
     stage("store", 1, 1)
-    hooks.emit("asset_changed", engine, settings, asset_id=asset_id)
+    if notify:
+        hooks.emit("asset_changed", engine, settings, asset_id=asset_id)
     return Outcome(run.id, path, "done", "analysed", asset_id, counts=counts)

@@ -287,21 +287,22 @@ def _worker_dead(worker: str | None, host: str) -> bool:
     return int(parts[1]) != os.getpid() and not _pid_alive(int(parts[1]))
 
 
-def recover(engine: Engine) -> list[tuple[int, str]]:
+def recover(engine: Engine, is_dead=None) -> list[tuple[int, str]]:
     """Take back runs whose worker died: those leased to a process of this host that no longer exists
-    (at once) and those whose lease expired (any host). Returns (run id, new status).
+    (at once), those whose worker ``is_dead(worker)`` says is gone (a cluster's lost node) and those whose
+    lease expired (any host). Returns (run id, new status).
 
     A crash counts against the file only when the same file crashed its worker in the same stage
     before: then both crashes count (a file that kills its worker again and again ends quarantined).
     Otherwise (a kill, an unrelated crash) the attempt is given back by raising ``max_attempts``."""
     with write_session(engine) as session:
-        return _take_back(session, _now())
+        return _take_back(session, _now(), is_dead=is_dead)
 
 
 _CRASH = re.compile(r"stopped during the job in stage (\S+) \(crash, kill or lost lease\)(; not counted)?")
 
 
-def _take_back(session, now: datetime, run_id: int | None = None) -> list[tuple[int, str]]:
+def _take_back(session, now: datetime, run_id: int | None = None, is_dead=None) -> list[tuple[int, str]]:
     host = socket.gethostname()
     changed: list[tuple[int, str]] = []
     query = select(IngestRun).where(IngestRun.status == "running")
@@ -309,7 +310,7 @@ def _take_back(session, now: datetime, run_id: int | None = None) -> list[tuple[
         query = query.where(IngestRun.id == run_id)
     for run in session.scalars(query):
         expired = run.lease_until is None or _aware(run.lease_until) < now
-        if not (expired or _worker_dead(run.worker, host)):
+        if not (expired or _worker_dead(run.worker, host) or (is_dead is not None and is_dead(run.worker))):
             continue
         stage = run.stage or "start"
         before = _CRASH.search(run.error or "")
