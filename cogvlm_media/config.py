@@ -28,6 +28,7 @@ DEFAULT_COLOURS = {
     "speech": "GREEN",
     "moment": "YELLOW",
     "editor": "RED",
+    "person": "PURPLE",
 }
 
 
@@ -57,6 +58,11 @@ class AnalysisSettings:
     whisper_model: str = ""  # empty: the bundled tiny.en
     vad: bool = True
     shot_threshold: float = 0.5
+    faces: bool = True  # the faces stage (needs the [see] extra; skipped with one line when missing)
+    face_interval: float = 3.0  # seconds between sampled frames within a shot (shot starts always)
+    face_detect_width: int = 640  # frames are scaled to this width for detection and embedding
+    face_min_score: float = 0.5  # dlib HOG detector score below which a box is not taken as a face
+    face_threshold: float = 0.5  # embedding distance under which a face joins a person
 
 
 @dataclass(frozen=True)

@@ -28,6 +28,8 @@ class StageInput:
     media: MediaInfo
     settings: Settings
     frame_times: np.ndarray  # start time of every frame of the file, seconds from the first frame
+    # waits for and returns the shots stage's result (None: not available); only for stages other than shots
+    shots: Callable[[], list[records.Shot]] | None = None
 
 
 def _always(settings: Settings) -> bool:

@@ -25,6 +25,7 @@ COMMAND_MODULES = [
     "export",
     "search",
     "serve",
+    "people",
 ]
 
 app = typer.Typer(

@@ -4,7 +4,7 @@ any plugin stages) → windows → analyse. The caller stores the result in one 
 from __future__ import annotations
 
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -69,12 +69,18 @@ def analyse_file(path: str, settings: Settings, media: MediaInfo | None = None,
     shot_stage = next((s for s in enabled if s.name == "shots"), None)
     if shot_stage is None:
         raise IngestError("no 'shots' stage is enabled (the windows are planned from the shots)")
-    source = StageInput(path=path, media=media, settings=settings, frame_times=times)
+    shot_result: Future = Future()  # a stage that needs the shots (faces) waits on it
+    source = StageInput(path=path, media=media, settings=settings, frame_times=times, shots=shot_result.result)
     # shots on this thread; the other stages meanwhile on one background thread, in registration order
     with ThreadPoolExecutor(max_workers=1, thread_name_prefix="stage") as pool:
         others = {s.name: pool.submit(s.run, source, _report(on_stage, s.name))
                   for s in enabled if s is not shot_stage}
-        results: dict[str, Any] = {"shots": shot_stage.run(source, _report(on_stage, "shots"))}
+        try:
+            results: dict[str, Any] = {"shots": shot_stage.run(source, _report(on_stage, "shots"))}
+        except BaseException as exc:
+            shot_result.set_exception(exc)
+            raise
+        shot_result.set_result(results["shots"])
         results.update((name, future.result()) for name, future in others.items())
     shots, transcript = results["shots"], results.get("speech")
 
