@@ -1,5 +1,5 @@
 """The /api/v1/nle routes the plugins use: bad input stores nothing, CORS only for the panel's origin and
-localhost and only on these routes, and the schema is at revision 0003."""
+localhost and only on these routes, and the schema is at revision 0004."""
 
 from __future__ import annotations
 
@@ -18,7 +18,7 @@ def _links_count(home: str) -> int:
 
 def test_schema_has_the_links_table(plugin_archive, server):
     engine = get_engine(f"sqlite:///{plugin_archive['home']}/cogvlm-media.db")
-    assert current_revision(engine) == head_revision() == "0003"
+    assert current_revision(engine) == head_revision() == "0004"
 
 
 def test_cors_only_for_the_panel_and_localhost_and_only_on_nle_routes(server, plugin_archive):
