@@ -100,6 +100,16 @@ def face_strip(session: Session, asset_id: int) -> list[dict]:
     return sorted(strip, key=lambda s: s["time"])
 
 
+def best_faces(session: Session, person_ids) -> dict[int, dict]:
+    """Each person's best face anywhere (asset, time, box), for the people page's pictures."""
+    best: dict[int, FaceRow] = {}
+    for face in session.scalars(select(FaceRow).where(FaceRow.person_id.in_(list(person_ids)))):
+        if face.person_id not in best or face.score > best[face.person_id].score:
+            best[face.person_id] = face
+    return {pid: {"asset_id": f.asset_id, "time": f.time, "box": [f.left, f.top, f.width, f.height]}
+            for pid, f in best.items()}
+
+
 def scan_of(session: Session, asset_id: int) -> FaceScan | None:
     return session.get(FaceScan, asset_id)
 
