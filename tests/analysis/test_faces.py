@@ -118,3 +118,32 @@ def test_missing_models_give_one_clear_line(tmp_path, monkeypatch, caplog):
 def test_faces_can_be_switched_off():
     assert face_stage.faces_enabled(Settings())
     assert not face_stage.faces_enabled(Settings(analysis=AnalysisSettings(faces=False)))
+
+
+def test_a_corrupt_frame_is_skipped_with_its_reason(tmp_path, monkeypatch, caplog):
+    from cogvlm_media.media import frames
+
+    clip = face_clip(tmp_path / "one.mp4", [Appearance("astronaut", 2, 6, 100, 14)])
+    real = frames._reader
+
+    class Damaged:  # the real decoder, except that frame 30 (3.0 s) cannot be decoded
+        def __init__(self, *args):
+            self.inner = real(*args)
+
+        def get_batch(self, indices):
+            if 30 in indices:
+                raise RuntimeError("corrupt packet")
+            return self.inner.get_batch(indices)
+
+        def __getitem__(self, index):
+            if index == 30:
+                raise RuntimeError("error while decoding MB 3 7")
+            return self.inner[index]
+
+    item = StageInput(str(clip), probe(clip), SETTINGS, decoded_frame_times(clip))
+    monkeypatch.setattr(frames, "_reader", Damaged)
+    with caplog.at_level(logging.WARNING, logger="cogvlm_media.analysis.face_stage"):
+        found = face_stage.detect_faces(item, lambda done, total: None, [])
+    assert found.skipped == ("frame 30: error while decoding MB 3 7",)
+    assert [f.time for f in found.faces] == [2.0, 4.0, 5.0, 6.0]  # the other samples still read
+    assert any("skipped frame 30: error while decoding MB 3 7" in r.getMessage() for r in caplog.records)
