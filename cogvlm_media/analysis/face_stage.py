@@ -75,7 +75,8 @@ def detect_faces(item: StageInput, progress: StageProgress, shot_starts: list[in
     previous: list[tuple[tuple[int, int, int, int], int, tuple[float, ...]]] = []  # box, track, embedding
     tracks = 0
     done = 0
-    for index, frame, reason in iter_frames(item.path, indices, width, height):
+    # the stage runs after the shots are known, when their decode has finished: all cores may decode
+    for index, frame, reason in iter_frames(item.path, indices, width, height, threads=0):
         done += 1
         progress(done, len(indices))
         if frame is None:
