@@ -64,7 +64,7 @@ def test_people_cluster_name_search_export_merge_split(home, clips, tmp_path):
     for key in "abc":  # one at a time: the clustering is incremental
         cli("ingest", "-q", str(clips[key]))
     found = people()
-    assert [(p["files"] if "files" in p else p["assets"], p["appearances"]) for p in found] == [(2, 2), (1, 1)]
+    assert [(p["assets"], p["appearances"]) for p in found] == [(2, 2), (1, 1)]
     astronaut, hopper = found[0]["id"], found[1]["id"]
     assert found[0]["name"] is None and found[0]["label"] == f"Person {astronaut}"
 
