@@ -28,6 +28,7 @@ DEFAULT_COLOURS = {
     "speech": "GREEN",
     "moment": "YELLOW",
     "editor": "RED",
+    "person": "PURPLE",
 }
 
 
@@ -59,6 +60,11 @@ class AnalysisSettings:
     speech_workers: int = 1  # files transcribed at once (faster-whisper workers); the CPU threads are shared out
     shot_threshold: float = 0.5
     shot_device: str = "auto"  # where TransNetV2 runs: "auto" (the first CUDA device if any, else "cpu"), "cpu", "cuda:0"
+    faces: bool = True  # the faces stage (needs the [see] extra; skipped with one line when missing)
+    face_interval: float = 3.0  # seconds between sampled frames within a shot (shot starts always)
+    face_detect_width: int = 640  # frames are scaled to this width for detection and embedding
+    face_min_score: float = 0.5  # dlib HOG detector score below which a box is not taken as a face
+    face_threshold: float = 0.5  # embedding distance under which a face joins a person
 
 
 @dataclass(frozen=True)

@@ -17,6 +17,7 @@ from cogvlm_media import hookspecs
 DEFAULT_PLUGINS = (
     "cogvlm_media.analysis.analyser",  # analysers: embedded, vision
     "cogvlm_media.analysis.stage",  # ingest stages: shots, speech
+    "cogvlm_media.analysis.face_stage",  # ingest stage: faces
     "cogvlm_media.export.formats",  # export formats
     "cogvlm_media.search.backend",  # the local search backend
     "cogvlm_media.search.postgres",  # the search backend of a PostgreSQL archive

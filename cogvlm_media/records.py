@@ -132,3 +132,26 @@ class Analysis:
     captions: list[WindowCaption] = field(default_factory=list)
     scenes: list[Scene] = field(default_factory=list)
     moments: list[KeyMoment] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class Face:
+    """One face found on one sampled frame. ``box`` is (left, top, width, height) as fractions of the
+    frame; ``track`` numbers the faces taken to be one person on consecutive samples of one shot."""
+
+    time: float
+    frame: int
+    box: tuple[float, float, float, float]
+    score: float
+    embedding: tuple[float, ...]
+    track: int = 0
+
+
+@dataclass(frozen=True)
+class FaceDetections:
+    """What the ``faces`` stage returns for one file: the sampled times and the faces found on them."""
+
+    model_version: str
+    sample_times: tuple[float, ...] = ()
+    faces: tuple[Face, ...] = ()
+    skipped: tuple[str, ...] = ()  # one reason per sampled frame that could not be read

@@ -24,7 +24,7 @@ REPO = Path(__file__).resolve().parents[1]
 MAX_LINES = 400
 
 _DATA_ABOVE_MEDIA = {"analysis", "model", "store", "export", "search", "server"}
-_ORCHESTRATION = {"ingest", "finetune", "watch", "cli"}
+_ORCHESTRATION = {"ingest", "finetune", "watch", "cluster", "cli"}
 _ALL_LAYERS = _DATA_ABOVE_MEDIA | _ORCHESTRATION | {"media", "migrations"}
 
 # layer -> (layers it must not import, why)
@@ -42,10 +42,12 @@ RULES: dict[str, tuple[frozenset[str], str]] = {
         ("search", {"export", "server"} | _ORCHESTRATION,
          "search reads the store; export, server and the orchestrators are beside or above it"),
         ("server", _ORCHESTRATION, "server serves the store, search and export; it never runs ingest/watch/cli"),
-        ("ingest", {"server", "finetune", "watch", "cli"},
+        ("ingest", {"server", "finetune", "watch", "cluster", "cli"},
          "ingest orchestrates one file; the daemon, the edges and finetune (beside it) are not its business"),
-        ("finetune", {"server", "ingest", "watch", "cli"}, "finetune sits beside ingest, below watch and cli"),
-        ("watch", {"server", "finetune", "cli"}, "watch is the daemon: it calls ingest, the cli draws its screen"),
+        ("finetune", {"server", "ingest", "watch", "cluster", "cli"}, "finetune sits beside ingest, below watch and cli"),
+        ("cluster", {"server", "finetune", "watch", "cli"},
+         "cluster sends ingest's per-file work to Ray nodes; the cli chooses it, the daemon never imports it"),
+        ("watch", {"server", "finetune", "cluster", "cli"}, "watch is the daemon: it calls ingest, the cli draws its screen"),
         # package-level shared vocabulary: usable by every layer, so it imports none
         ("records", _ALL_LAYERS, "records are shared vocabulary: they import no layer"),
         ("plain_text", _ALL_LAYERS, "plain_text (control characters in names) is shared: it imports no layer"),

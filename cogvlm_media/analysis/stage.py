@@ -29,6 +29,8 @@ class StageInput:
     settings: Settings
     frame_times: np.ndarray  # start time of every frame of the file, seconds from the first frame
     small_frames: np.ndarray | None = None  # every frame at 48x27 when the file was decoded once (NVDEC)
+    # waits for and returns the shots stage's result (None: not available); only for stages other than shots
+    shots: Callable[[], list[records.Shot]] | None = None
 
 
 def _always(settings: Settings) -> bool:

@@ -27,6 +27,7 @@ COMMAND_MODULES = [
     "search",
     "serve",
     "finetune",
+    "people",
 ]
 
 app = typer.Typer(

@@ -27,11 +27,13 @@ def register(app: typer.Typer) -> None:
     @app.command()
     def search(
         ctx: typer.Context,
-        query: str = typer.Argument(..., help="What you are looking for, in plain language."),
+        query: Optional[str] = typer.Argument(None, help="What you are looking for, in plain language."),
         limit: int = typer.Option(10, "--limit", "-n", min=1, max=1000, help="Number of hits."),
         asset: Optional[list[str]] = typer.Option(None, "--asset", help="Only this asset (id or path); repeatable."),
         kind: Optional[list[str]] = typer.Option(
-            None, "--kind", help="Only these kinds: scene, speech, moment, editor, caption, transcript."),
+            None, "--kind", help="Only these kinds: scene, speech, moment, editor, caption, transcript, person."),
+        person: Optional[str] = typer.Option(
+            None, "--person", help="Only where this person (id or name) is seen; alone, lists their appearances."),
         mode: str = typer.Option("hybrid", "--mode", help="hybrid, lexical or semantic."),
         refine: bool = typer.Option(False, "--refine", help="Ask the vision model for the exact time of the top hits."),
         as_json: bool = typer.Option(False, "--json", help="Machine-readable output (schema_version 1)."),
@@ -41,8 +43,12 @@ def register(app: typer.Typer) -> None:
         from cogvlm_media.store.engine import read_session
         from cogvlm_media.store.queries import AssetNotFound, find_asset
 
+        if person is not None:
+            _person_search(ctx, person, query, limit, as_json)
+            if not query:
+                return
         try:
-            request = check_request(query, mode, kind or [], limit)
+            request = check_request(query or "", mode, kind or [], limit)
         except InvalidSearch as exc:
             raise _usage(exc) from None
         st = state(ctx)
@@ -68,7 +74,7 @@ def register(app: typer.Typer) -> None:
             raise fail(ready.message)
         if ready.lagging:
             err_console.print("note: the index is being updated by another process; results may lag")
-        result = service.search(request)
+        result = service.search(request) if person is None else _within_person(ctx, person, service, request)
         if refiner is not None:
             from cogvlm_media.search.refine import refine_hits
 
@@ -94,6 +100,37 @@ def register(app: typer.Typer) -> None:
             table.add_row(str(i), where, h.kind + (" ✓" if h.verified else ""), h.text[:160],
                           f"{'+'.join(h.matched)}\n{h.score:.4f}")
         console.print(table)
+
+    def _person_search(ctx, person, query, limit, as_json) -> None:
+        """`search --person NAME` alone: the person's appearances."""
+        if query:
+            return
+        from cogvlm_media.cli.people import print_appearances
+        from cogvlm_media.store.engine import read_session
+        from cogvlm_media.store.people_queries import appearances, find_person
+        from cogvlm_media.store.people_writer import PersonNotFound
+
+        with read_session(state(ctx).engine) as session:
+            try:
+                found = find_person(session, person)
+            except PersonNotFound as exc:
+                raise fail(str(exc)) from None
+            rows = appearances(session, person_id=found.id)[:limit]
+        print_appearances(rows, as_json, f"{found.id}: {found.name or f'Person {found.id}'}")
+
+    def _within_person(ctx, person, service, request):
+        from cogvlm_media.search.people import search_within
+        from cogvlm_media.store.engine import read_session
+        from cogvlm_media.store.people_queries import appearances, find_person
+        from cogvlm_media.store.people_writer import PersonNotFound
+
+        with read_session(state(ctx).engine) as session:
+            try:
+                found = find_person(session, person)
+            except PersonNotFound as exc:
+                raise fail(str(exc)) from None
+            spans = [(a.asset_id, a.start, a.end) for a in appearances(session, person_id=found.id)]
+        return search_within(service, request, spans)
 
     @app.command()
     def reindex(

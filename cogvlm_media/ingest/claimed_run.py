@@ -11,7 +11,7 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
 
 from cogvlm_media import hooks
-from cogvlm_media.config import Settings
+from cogvlm_media.config import DEFAULT_COLOURS, Settings
 from cogvlm_media.ingest.access import require_readable
 from cogvlm_media.ingest.arrival import StillArriving, probe_version
 from cogvlm_media.ingest.stages import IngestError, StageCallback, analyse_file
@@ -20,6 +20,7 @@ from cogvlm_media.store import jobs
 from cogvlm_media.store.models import IngestRun
 from cogvlm_media.store.engine import write_session
 from cogvlm_media.store.queries import asset_by_fingerprint, path_row
+from cogvlm_media.store.people_writer import record_faces
 from cogvlm_media.store.writer import FileState, attach_path, record_analysis
 
 
@@ -169,6 +170,10 @@ def _process(engine: Engine, settings: Settings, run: IngestRun, worker: str,
             asset = record_analysis(session, state=recorded, fingerprint=key, media=media, shots=result.shots,
                                     transcript=result.transcript, windows=result.windows,
                                     analysis=result.analysis, colours=settings.export.colours)
+            if "faces" in result.stage_results:
+                record_faces(session, asset.id, result.stage_results["faces"], duration=media.duration,
+                             threshold=settings.analysis.face_threshold,
+                             colour={**DEFAULT_COLOURS, **settings.export.colours}["person"])
             a = result.analysis
             if not jobs.complete(session, run.id, worker, outcome="analysed", asset_id=asset.id, fingerprint=key,
                                  analyser=a.analyser, analyser_version=a.analyser_version,

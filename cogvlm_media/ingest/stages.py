@@ -4,7 +4,7 @@ any plugin stages) → windows → analyse. The caller stores the result in one 
 from __future__ import annotations
 
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -76,7 +76,8 @@ def analyse_file(path: str, settings: Settings, media: MediaInfo | None = None,
     analyser = analyser or get_analyser(settings)
     frame_source = getattr(analyser, "frame_source", None)
     decode = getattr(frame_source, "decode_file", None)
-    source = StageInput(path=path, media=media, settings=settings, frame_times=times)
+    shot_result: Future = Future()  # a stage that needs the shots (faces) waits on it
+    source = StageInput(path=path, media=media, settings=settings, frame_times=times, shots=shot_result.result)
     try:
         # shots on this thread (after the one decode, where there is one); the other stages meanwhile on
         # one background thread, in registration order
@@ -88,7 +89,12 @@ def analyse_file(path: str, settings: Settings, media: MediaInfo | None = None,
                 video = decode(path, len(times), progress=_report(on_stage, "decode"))
                 if video is not None:
                     shot_source = replace(source, small_frames=video.small)
-            results: dict[str, Any] = {"shots": shot_stage.run(shot_source, _report(on_stage, "shots"))}
+            try:
+                results: dict[str, Any] = {"shots": shot_stage.run(shot_source, _report(on_stage, "shots"))}
+            except BaseException as exc:
+                shot_result.set_exception(exc)
+                raise
+            shot_result.set_result(results["shots"])
             results.update((name, future.result()) for name, future in others.items())
         shots, transcript = results["shots"], results.get("speech")
 

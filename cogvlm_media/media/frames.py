@@ -16,7 +16,7 @@ class FrameReadError(ValueError):
     """decord cannot read the frames of the file as ffprobe describes them."""
 
 
-def _reader(path: str | os.PathLike[str], width: int = -1, height: int = -1):
+def _reader(path: str | os.PathLike[str], width: int = -1, height: int = -1, threads: int = 1):
     import decord
 
     path = os.fspath(path)
@@ -27,7 +27,7 @@ def _reader(path: str | os.PathLike[str], width: int = -1, height: int = -1):
         fd = os.open(path, os.O_RDONLY)
         path = f"/proc/self/fd/{fd}"
     try:
-        return decord.VideoReader(path, ctx=decord.cpu(0), width=width, height=height, num_threads=1)
+        return decord.VideoReader(path, ctx=decord.cpu(0), width=width, height=height, num_threads=threads)
     except (RuntimeError, decord.DECORDError) as exc:  # decord raises DECORDError on unreadable input
         raise FrameReadError(f"cannot decode video frames ({str(exc).splitlines()[0][:120]})") from None
     finally:
@@ -61,3 +61,25 @@ def read_frames(path: str | os.PathLike[str], indices: Sequence[int], width: int
     if bad:
         raise FrameReadError(f"frame index {bad[0]} outside 0..{len(vr) - 1}")
     return vr.get_batch(list(indices)).asnumpy()
+
+
+def iter_frames(path: str | os.PathLike[str], indices: Sequence[int], width: int = -1, height: int = -1,
+                chunk: int = 16, threads: int = 1):
+    """Yield ``(index, frame, reason)`` for each index in order: the uint8 ``(H, W, 3)`` RGB frame, or
+    ``None`` and a one-line reason for a frame that cannot be decoded (the others are still read).
+    ``threads``: decoder threads (0: as many as the decoder likes)."""
+    vr = _reader(path, width, height, threads)
+    wanted = list(indices)
+    for start in range(0, len(wanted), chunk):
+        part = wanted[start:start + chunk]
+        try:
+            batch = vr.get_batch(part).asnumpy()
+        except Exception:  # decord raises its own error types; read one by one to find the bad frame
+            for index in part:
+                try:
+                    yield index, vr[index].asnumpy(), ""
+                except Exception as exc:  # noqa: BLE001 - any decode failure skips just this frame
+                    yield index, None, f"frame {index}: {str(exc).splitlines()[0][:120] if str(exc) else type(exc).__name__}"
+            continue
+        for index, frame in zip(part, batch):
+            yield index, frame, ""

@@ -20,8 +20,9 @@ from cogvlm_media.store.models import Asset, Marker, TranscriptSegment, Window
 MARKER, WINDOW, SEGMENT = 1, 2, 3
 SOURCES = {MARKER: "marker", WINDOW: "window", SEGMENT: "segment"}
 KEY_SHIFT = 40
-# Searchable kinds: marker kinds, plus "caption" (window captions) and "transcript" (speech).
-KINDS = ("scene", "speech", "moment", "editor", "caption", "transcript")
+# Searchable kinds: marker kinds, plus "caption" (window captions) and "transcript" (speech); "person"
+# markers are the appearances of a person (named or "Person N").
+KINDS = ("scene", "speech", "moment", "editor", "caption", "transcript", "person")
 KIND_CODES = {k: i for i, k in enumerate(KINDS)}
 
 

@@ -100,6 +100,6 @@ class PostgresBackend(LocalBackend):
 
 @hookimpl
 def open_search_backend(settings: Settings, engine: Engine):
-    if engine.dialect.name == "postgresql":
+    if getattr(getattr(engine, "dialect", None), "name", None) == "postgresql":
         return PostgresBackend(settings, engine)
     return None

@@ -17,7 +17,7 @@ from cogvlm_media.store.models import Asset, AssetPath, Marker, Scene
 from cogvlm_media.plain_text import one_line, strip_controls
 
 SCHEMA_VERSION = 1
-KINDS = ("scene", "speech", "moment", "editor")  # marker kinds
+KINDS = ("scene", "speech", "moment", "editor", "person")  # marker kinds
 
 
 class AssetNotFound(LookupError):

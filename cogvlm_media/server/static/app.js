@@ -1,9 +1,10 @@
-// The review page: hash routes #/ (assets), #/search?q=…&kind=…, #/asset/ID?t=SECONDS; the queue status.
+// The review page: hash routes #/ (assets), #/search?q=…&kind=…, #/asset/ID?t=SECONDS, #/people; the queue status.
 import { request, el } from "./api.js";
 import { showSearch, showHome } from "./search.js";
 import { showAsset } from "./asset.js";
+import { showPeople } from "./people.js";
 
-const views = ["home-view", "search-view", "asset-view"];
+const views = ["home-view", "search-view", "asset-view", "people-view"];
 
 function show(id) {
   for (const v of views) document.getElementById(v).hidden = v !== id;
@@ -21,6 +22,9 @@ async function route() {
     show("asset-view");
     const t = Number.parseFloat(params.get("t"));
     await showAsset(Number(parts[1]), Number.isFinite(t) ? t : null);
+  } else if (parts[0] === "people") {
+    show("people-view");
+    await showPeople();
   } else if (parts[0] === "search" && params.get("q")) {
     show("search-view");
     document.getElementById("q").value = params.get("q");

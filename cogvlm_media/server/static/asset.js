@@ -1,5 +1,6 @@
 // The asset view: player, scene strip with markers, shot filmstrip, marker list with inline editing.
 import { request, el, timecode, colourOf } from "./api.js";
+import { renderFaceStrip } from "./people.js";
 
 const player = document.getElementById("player");
 const mediaError = document.getElementById("media-error");
@@ -173,6 +174,7 @@ export async function showAsset(id, t) {
     mediaError.hidden = false;
   } else {
     renderFilmstrip();
+    await renderFaceStrip(id, seek);
   }
 }
 
