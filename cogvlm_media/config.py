@@ -57,6 +57,9 @@ class AnalysisSettings:
     whisper_model: str = ""  # empty: the bundled tiny.en
     vad: bool = True
     shot_threshold: float = 0.5
+    speakers: bool = True  # the speakers stage (needs the [see] extra's voice encoder)
+    speaker_threshold: float = 0.27  # cosine distance: windows closer than this are one speaker
+    speaker_match: float = 0.25  # cosine distance: a file's voice this close to a named voice takes its name
 
 
 @dataclass(frozen=True)

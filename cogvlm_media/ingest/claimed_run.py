@@ -148,7 +148,9 @@ def _process(engine: Engine, settings: Settings, run: IngestRun, worker: str,
         with write_session(engine) as session:
             asset = record_analysis(session, state=state, fingerprint=key, media=media, shots=result.shots,
                                     transcript=result.transcript, windows=result.windows,
-                                    analysis=result.analysis, colours=settings.export.colours)
+                                    analysis=result.analysis, colours=settings.export.colours,
+                                    speakers=result.stage_results.get("speakers"),
+                                    speaker_match=settings.analysis.speaker_match)
             a = result.analysis
             if not jobs.complete(session, run.id, worker, outcome="analysed", asset_id=asset.id, fingerprint=key,
                                  analyser=a.analyser, analyser_version=a.analyser_version,

@@ -77,6 +77,10 @@ def analyse_file(path: str, settings: Settings, media: MediaInfo | None = None,
         results: dict[str, Any] = {"shots": shot_stage.run(source, _report(on_stage, "shots"))}
         results.update((name, future.result()) for name, future in others.items())
     shots, transcript = results["shots"], results.get("speech")
+    if transcript is not None and results.get("speakers") is not None:
+        from cogvlm_media.analysis.speakers import label_transcript
+
+        transcript = results["speech"] = label_transcript(transcript, results["speakers"])
 
     windows = plan_windows(shots, times, media.duration, settings.analysis.window_seconds)
     _report(on_stage, "windows")(1, 1)
