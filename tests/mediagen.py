@@ -204,3 +204,13 @@ MONOLOGUE = (  # the first voice again, saying other things
 def dialogue_clip(path: Path, script=DIALOGUE, seconds: int = 20) -> SampleInfo:
     """Two espeak-ng voices taking turns at known times (``spoken`` gives each turn's audible extent)."""
     return render(path, [Segment("testsrc2", seconds * 25)], fps="25", size="160x120", audio=script, keyint=50)
+
+
+def hushed_clip(path: Path, seconds: int = 4) -> Path:
+    """Picture with an audio stream of digital silence: audio, but no speech."""
+    cmd = [require("ffmpeg"), "-nostdin", "-v", "error", "-y", "-f", "lavfi", "-i",
+           f"testsrc2=size=160x120:rate=25:duration={seconds}", "-f", "lavfi", "-i",
+           "anullsrc=r=48000:cl=mono", "-t", str(seconds), "-c:v", "libx264", "-preset", "ultrafast",
+           "-pix_fmt", "yuv420p", "-c:a", "aac", "-shortest", str(path)]
+    subprocess.run(cmd, check=True, capture_output=True)
+    return Path(path)

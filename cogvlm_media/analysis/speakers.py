@@ -13,8 +13,9 @@
    "Speaker 2", ... in order of first speech. Stretches too short to embed take their neighbour's.
 4. Consecutive windows of one speaker form a turn; each speaker's voice is the mean of its windows.
 
-:func:`label_transcript` gives every transcript segment its speaker, splitting a segment between
-words where the turn changes.
+:func:`keep_spoken` keeps the turns that overlap the transcript's speech (voiced sound that says
+nothing, a tone, is no speaker), and :func:`label_transcript` gives every transcript segment its
+speaker, splitting a segment between words where the turn changes.
 """
 
 from __future__ import annotations
@@ -125,6 +126,16 @@ def diarize(audio: np.ndarray, encoder, threshold: float, offset: float = 0.0,
         voices.append(r.SpeakerVoice(label[cid], round(seconds, 3),
                                      tuple(round(float(v), 6) for v in mean / np.linalg.norm(mean))))
     return r.Diarization(model_version=model_version, threshold=threshold, turns=turns, speakers=tuple(voices))
+
+
+def keep_spoken(diarization: r.Diarization, transcript: r.Transcript) -> r.Diarization:
+    """Only the turns where the transcript has speech (a tone or noise is voiced, but says nothing);
+    speakers left without a turn are dropped."""
+    spans = [(s.start, s.end) for s in transcript.segments]
+    turns = tuple(t for t in diarization.turns if any(min(t.end, b) > max(t.start, a) for a, b in spans))
+    kept = {t.speaker for t in turns}
+    return r.Diarization(diarization.model_version, diarization.threshold, turns,
+                         tuple(v for v in diarization.speakers if v.label in kept))
 
 
 def label_transcript(transcript: r.Transcript, diarization: r.Diarization | None) -> r.Transcript:

@@ -25,6 +25,7 @@ COMMAND_MODULES = [
     "export",
     "search",
     "serve",
+    "speakers",
 ]
 
 app = typer.Typer(

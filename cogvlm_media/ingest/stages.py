@@ -77,10 +77,12 @@ def analyse_file(path: str, settings: Settings, media: MediaInfo | None = None,
         results: dict[str, Any] = {"shots": shot_stage.run(source, _report(on_stage, "shots"))}
         results.update((name, future.result()) for name, future in others.items())
     shots, transcript = results["shots"], results.get("speech")
-    if transcript is not None and results.get("speakers") is not None:
-        from cogvlm_media.analysis.speakers import label_transcript
+    if results.get("speakers") is not None:  # speaker turns only where something was said
+        from cogvlm_media.analysis.speakers import keep_spoken, label_transcript
 
-        transcript = results["speech"] = label_transcript(transcript, results["speakers"])
+        results["speakers"] = keep_spoken(results["speakers"], transcript or records.Transcript("en"))
+        if transcript is not None:
+            transcript = results["speech"] = label_transcript(transcript, results["speakers"])
 
     windows = plan_windows(shots, times, media.duration, settings.analysis.window_seconds)
     _report(on_stage, "windows")(1, 1)

@@ -120,8 +120,15 @@ def _candidates(backend: SearchBackend, embedder: Embedder | None, text: str, mo
     return fuse(lexical, semantic)
 
 
+def _inside(spans: list[tuple[float, float]], start: float, end: float) -> bool:
+    """Whether [start, end] overlaps one of ``spans`` (a point, end == start, lies inside one)."""
+    return any((a <= start < b) if end <= start else (min(end, b) - max(start, a) > 0) for a, b in spans)
+
+
 def search(backend: SearchBackend, engine: Engine, text: str, limit: int = 10, filters: Filters = Filters(),
-           mode: str = "hybrid", embedder: Embedder | None = None) -> SearchResult:
+           mode: str = "hybrid", embedder: Embedder | None = None,
+           within: dict[int, list[tuple[float, float]]] | None = None) -> SearchResult:
+    """``within``: only hits overlapping these time spans of these assets (a speaker's turns)."""
     if mode not in MODES:
         raise ValueError(f"mode must be one of {', '.join(MODES)}")
     depth = max(50, limit * 5)
@@ -140,6 +147,8 @@ def search(backend: SearchBackend, engine: Engine, text: str, limit: int = 10, f
                 found = word_time(row.words, wanted)
                 if found:
                     start, end = found
+            if within is not None and not _inside(within.get(row.asset_id, []), start, end):
+                continue
             placed[f.key] = (row, start, end)
             items.append(Ranked(f, row.asset_id, start, row.verified))
         relevant = rank(items)
