@@ -120,15 +120,18 @@ def _candidates(backend: SearchBackend, embedder: Embedder | None, text: str, mo
     return fuse(lexical, semantic)
 
 
-def _inside(spans: list[tuple[float, float]], start: float, end: float) -> bool:
-    """Whether [start, end] overlaps one of ``spans`` (a point, end == start, lies inside one)."""
-    return any((a <= start < b) if end <= start else (min(end, b) - max(start, a) > 0) for a, b in spans)
+SPAN_SLACK = 0.25  # seconds: a hit starting this much before a speaker's turn is still in it
+
+
+def _inside(spans: list[tuple[float, float]], start: float) -> bool:
+    """Whether a hit starting at ``start`` starts inside one of ``spans`` (a speaker's turns)."""
+    return any(a - SPAN_SLACK <= start < b for a, b in spans)
 
 
 def search(backend: SearchBackend, engine: Engine, text: str, limit: int = 10, filters: Filters = Filters(),
            mode: str = "hybrid", embedder: Embedder | None = None,
            within: dict[int, list[tuple[float, float]]] | None = None) -> SearchResult:
-    """``within``: only hits overlapping these time spans of these assets (a speaker's turns)."""
+    """``within``: only hits that start inside these time spans of these assets (a speaker's turns)."""
     if mode not in MODES:
         raise ValueError(f"mode must be one of {', '.join(MODES)}")
     depth = max(50, limit * 5)
@@ -147,7 +150,7 @@ def search(backend: SearchBackend, engine: Engine, text: str, limit: int = 10, f
                 found = word_time(row.words, wanted)
                 if found:
                     start, end = found
-            if within is not None and not _inside(within.get(row.asset_id, []), start, end):
+            if within is not None and not _inside(within.get(row.asset_id, []), start):
                 continue
             placed[f.key] = (row, start, end)
             items.append(Ranked(f, row.asset_id, start, row.verified))
