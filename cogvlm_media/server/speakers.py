@@ -21,14 +21,14 @@ class SpeakerName(BaseModel):
 
 
 @router.get("/assets/{asset_id}/speakers", summary="The asset's speakers: label, voice name, seconds, turns")
-def list_speakers(asset_id: AssetId, ctx: Context = Depends(context)) -> dict[str, Any]:
+def list_speakers(asset_id: int = AssetId, ctx: Context = Depends(context)) -> dict[str, Any]:
     with read_session(ctx.engine) as session:
         get_asset(session, asset_id)
         return {"schema_version": 1, "asset_id": asset_id, "speakers": asset_speakers(session, asset_id)}
 
 
 @router.put("/assets/{asset_id}/speakers/{label}", summary="Name this speaker's voice, in every file it speaks")
-def put_speaker_name(asset_id: AssetId, label: str, body: SpeakerName, background: BackgroundTasks,
+def put_speaker_name(label: str, body: SpeakerName, background: BackgroundTasks, asset_id: int = AssetId,
                      ctx: Context = Depends(context)) -> dict[str, Any]:
     if not body.name.strip():
         raise ApiError(422, "invalid", "name: must not be blank")
