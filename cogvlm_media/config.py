@@ -65,6 +65,9 @@ class AnalysisSettings:
     face_detect_width: int = 640  # frames are scaled to this width for detection and embedding
     face_min_score: float = 0.5  # dlib HOG detector score below which a box is not taken as a face
     face_threshold: float = 0.5  # embedding distance under which a face joins a person
+    speakers: bool = True  # the speakers stage (needs the [see] extra's voice encoder)
+    speaker_threshold: float = 0.27  # cosine distance: windows closer than this are one speaker
+    speaker_match: float = 0.25  # cosine distance: a file's voice this close to a named voice takes its name
 
 
 @dataclass(frozen=True)

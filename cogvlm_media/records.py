@@ -39,6 +39,7 @@ class SpeechSegment:
     end: float
     text: str
     words: tuple[Word, ...] = ()
+    speaker: str | None = None  # "Speaker 2" (or the editor's name for that voice) when diarized
 
 
 @dataclass(frozen=True)
@@ -56,6 +57,40 @@ class Transcript:
     def between(self, start: float, end: float) -> list[SpeechSegment]:
         """Segments whose midpoint lies in [start, end)."""
         return [s for s in self.segments if start <= (s.start + s.end) / 2 < end]
+
+
+@dataclass(frozen=True)
+class SpeakerTurn:
+    start: float
+    end: float
+    speaker: str  # label, "Speaker 1", "Speaker 2", ... in order of first appearance
+
+
+@dataclass(frozen=True)
+class SpeakerVoice:
+    """One speaker of one file: the mean (L2-normed) voice embedding over all its speech."""
+
+    label: str
+    seconds: float
+    embedding: tuple[float, ...]
+
+
+@dataclass(frozen=True)
+class Diarization:
+    """Who speaks when in one file (the ``speakers`` stage's result)."""
+
+    model_version: str
+    threshold: float  # cosine distance at which two clusters of windows stop merging
+    turns: tuple[SpeakerTurn, ...] = ()
+    speakers: tuple[SpeakerVoice, ...] = ()
+
+    def speaker_at(self, start: float, end: float) -> str | None:
+        """The speaker of the turn overlapping [start, end] most (the nearest turn when none does)."""
+        if not self.turns:
+            return None
+        overlap = [(min(end, t.end) - max(start, t.start), -abs((t.start + t.end) - (start + end)), t.speaker)
+                   for t in self.turns]
+        return max(overlap)[2]
 
 
 @dataclass(frozen=True)

@@ -186,3 +186,31 @@ def topics_clip(path: Path, pause: float = 0.45, shots: int = 11) -> tuple[Sampl
     segments = [Segment(sources[i % len(sources)], each if i < shots - 1 else frames - each * (shots - 1))
                 for i in range(shots)]
     return render(path, segments, fps="25", size="160x120", audio=utterances, keyint=50), tuple(groups)
+
+
+VOICE_A, VOICE_B = "en-us", "en+f3"  # two espeak-ng voices: the default male and a female variant
+DIALOGUE = (
+    Utterance("Good morning everyone, thank you for coming to the meeting today.", 0.5, VOICE_A),
+    Utterance("Thanks for having me, I am glad to be part of this discussion.", 5.5, VOICE_B),
+    Utterance("Let us begin with the budget for the next quarter and the plans.", 10.5, VOICE_A),
+    Utterance("The budget looks fine to me, but the plans need more detail.", 15.5, VOICE_B),
+)
+MONOLOGUE = (  # the first voice again, saying other things
+    Utterance("Yesterday the weather was cold and the river was frozen solid.", 0.5, VOICE_A),
+    Utterance("Children were skating on the ice until the sun went down.", 5.5, VOICE_A),
+)
+
+
+def dialogue_clip(path: Path, script=DIALOGUE, seconds: int = 20) -> SampleInfo:
+    """Two espeak-ng voices taking turns at known times (``spoken`` gives each turn's audible extent)."""
+    return render(path, [Segment("testsrc2", seconds * 25)], fps="25", size="160x120", audio=script, keyint=50)
+
+
+def hushed_clip(path: Path, seconds: int = 4) -> Path:
+    """Picture with an audio stream of digital silence: audio, but no speech."""
+    cmd = [require("ffmpeg"), "-nostdin", "-v", "error", "-y", "-f", "lavfi", "-i",
+           f"testsrc2=size=160x120:rate=25:duration={seconds}", "-f", "lavfi", "-i",
+           "anullsrc=r=48000:cl=mono", "-t", str(seconds), "-c:v", "libx264", "-preset", "ultrafast",
+           "-pix_fmt", "yuv420p", "-c:a", "aac", "-shortest", str(path)]
+    subprocess.run(cmd, check=True, capture_output=True)
+    return Path(path)

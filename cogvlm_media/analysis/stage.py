@@ -60,9 +60,20 @@ def transcribe_stage(item: StageInput, progress: StageProgress) -> records.Trans
     return transcribe(item.path, item.media, item.settings, progress=progress)
 
 
+def speakers_stage(item: StageInput, progress: StageProgress) -> records.Diarization | None:
+    from cogvlm_media.analysis.speakers import speakers_stage as run
+
+    return run(item, progress)
+
+
+def _speakers_enabled(settings: Settings) -> bool:
+    return settings.analysis.speakers
+
+
 @hookimpl
 def register_stages() -> list[Stage]:
-    return [Stage("shots", detect_shots_stage), Stage("speech", transcribe_stage)]
+    return [Stage("shots", detect_shots_stage), Stage("speech", transcribe_stage),
+            Stage("speakers", speakers_stage, _speakers_enabled)]
 
 
 def stages(settings: Settings) -> list[Stage]:

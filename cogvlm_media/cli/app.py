@@ -28,6 +28,7 @@ COMMAND_MODULES = [
     "serve",
     "finetune",
     "people",
+    "speakers",
 ]
 
 app = typer.Typer(

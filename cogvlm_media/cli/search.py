@@ -35,6 +35,7 @@ def register(app: typer.Typer) -> None:
         person: Optional[str] = typer.Option(
             None, "--person", help="Only where this person (id or name) is seen; alone, lists their appearances."),
         mode: str = typer.Option("hybrid", "--mode", help="hybrid, lexical or semantic."),
+        speaker: str = typer.Option("", "--speaker", help='Only where this speaker talks ("Speaker 2" or a name given with `speakers name`).'),
         refine: bool = typer.Option(False, "--refine", help="Ask the vision model for the exact time of the top hits."),
         as_json: bool = typer.Option(False, "--json", help="Machine-readable output (schema_version 1)."),
     ) -> None:
@@ -59,7 +60,7 @@ def register(app: typer.Typer) -> None:
                     asset_ids.append(find_asset(session, ref).id)
                 except AssetNotFound as exc:
                     raise fail(str(exc)) from None
-        request = replace(request, asset_ids=tuple(asset_ids))
+        request = replace(request, asset_ids=tuple(asset_ids), speaker=speaker)
         refiner = None
         if refine:
             from cogvlm_media.search.refine import RefineUnavailable, get_refiner

@@ -39,8 +39,16 @@ def print_document(doc: dict) -> None:
     console.print(_table("Windows", ["#", "start", "end", "frames", "caption"], [
         [str(w["index"]), w["start_tc"], w["end_tc"], str(len(w["frame_indices"])), (w["caption"] or "")[:160]]
         for w in doc["windows"]]))
-    console.print(_table("Transcript", ["start", "seconds", "text"], [
-        [s["start_tc"], seconds_label(s["start"]), s["text"]] for s in doc["transcript"]["segments"]]))
+    segments = doc["transcript"]["segments"]
+    if any(s.get("speaker") for s in segments):
+        console.print(_table("Transcript", ["start", "seconds", "speaker", "text"], [
+            [s["start_tc"], seconds_label(s["start"]), s.get("speaker") or "", s["text"]] for s in segments]))
+    else:
+        console.print(_table("Transcript", ["start", "seconds", "text"], [
+            [s["start_tc"], seconds_label(s["start"]), s["text"]] for s in segments]))
+    if doc.get("speakers"):
+        console.print(_table("Speakers", ["label", "name", "seconds", "turns"], [
+            [s["label"], s["name"] or "", f"{s['seconds']:.1f}", str(s["turns"])] for s in doc["speakers"]]))
 
 
 def register(app: typer.Typer) -> None:

@@ -169,7 +169,9 @@ def _process(engine: Engine, settings: Settings, run: IngestRun, worker: str,
         with write_session(engine) as session:
             asset = record_analysis(session, state=recorded, fingerprint=key, media=media, shots=result.shots,
                                     transcript=result.transcript, windows=result.windows,
-                                    analysis=result.analysis, colours=settings.export.colours)
+                                    analysis=result.analysis, colours=settings.export.colours,
+                                    speakers=result.stage_results.get("speakers"),
+                                    speaker_match=settings.analysis.speaker_match)
             if "faces" in result.stage_results:
                 record_faces(session, asset.id, result.stage_results["faces"], duration=media.duration,
                              threshold=settings.analysis.face_threshold,

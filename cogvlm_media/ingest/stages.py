@@ -97,6 +97,12 @@ def analyse_file(path: str, settings: Settings, media: MediaInfo | None = None,
             shot_result.set_result(results["shots"])
             results.update((name, future.result()) for name, future in others.items())
         shots, transcript = results["shots"], results.get("speech")
+        if results.get("speakers") is not None:  # speaker turns only where something was said
+            from cogvlm_media.analysis.speakers import keep_spoken, label_transcript
+
+            results["speakers"] = keep_spoken(results["speakers"], transcript or records.Transcript("en"))
+            if transcript is not None:
+                transcript = results["speech"] = label_transcript(transcript, results["speakers"])
 
         windows = plan_windows(shots, times, media.duration, settings.analysis.window_seconds)
         _report(on_stage, "windows")(1, 1)

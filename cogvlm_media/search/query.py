@@ -120,8 +120,18 @@ def _candidates(backend: SearchBackend, embedder: Embedder | None, text: str, mo
     return fuse(lexical, semantic)
 
 
+SPAN_SLACK = 0.25  # seconds: a hit starting this much before a speaker's turn is still in it
+
+
+def _inside(spans: list[tuple[float, float]], start: float) -> bool:
+    """Whether a hit starting at ``start`` starts inside one of ``spans`` (a speaker's turns)."""
+    return any(a - SPAN_SLACK <= start < b for a, b in spans)
+
+
 def search(backend: SearchBackend, engine: Engine, text: str, limit: int = 10, filters: Filters = Filters(),
-           mode: str = "hybrid", embedder: Embedder | None = None) -> SearchResult:
+           mode: str = "hybrid", embedder: Embedder | None = None,
+           within: dict[int, list[tuple[float, float]]] | None = None) -> SearchResult:
+    """``within``: only hits that start inside these time spans of these assets (a speaker's turns)."""
     if mode not in MODES:
         raise ValueError(f"mode must be one of {', '.join(MODES)}")
     depth = max(50, limit * 5)
@@ -140,6 +150,8 @@ def search(backend: SearchBackend, engine: Engine, text: str, limit: int = 10, f
                 found = word_time(row.words, wanted)
                 if found:
                     start, end = found
+            if within is not None and not _inside(within.get(row.asset_id, []), start):
+                continue
             placed[f.key] = (row, start, end)
             items.append(Ranked(f, row.asset_id, start, row.verified))
         relevant = rank(items)

@@ -42,6 +42,7 @@ class SearchRequest:
     mode: str = "hybrid"
     kinds: tuple[str, ...] = ()
     asset_ids: tuple[int, ...] = ()
+    speaker: str = ""  # only where this speaker (a voice's name or a file's label) is speaking
 
 
 def check_request(query: str, mode: str = "hybrid", kinds: Iterable[str] = (), limit: int = 10,
@@ -97,5 +98,17 @@ class SearchService:
         return readiness(self.backend)
 
     def search(self, request: SearchRequest) -> SearchResult:
-        filters = Filters(request.asset_ids, request.kinds)
-        return search(self.backend, self.engine, request.query, request.limit, filters, request.mode)
+        within = None
+        asset_ids = request.asset_ids
+        if request.speaker.strip():
+            from cogvlm_media.store.engine import read_session
+            from cogvlm_media.store.speakers import turns_of
+
+            with read_session(self.engine) as session:
+                within = turns_of(session, request.speaker, list(asset_ids) or None)
+            if not within:  # no file has this speaker
+                return SearchResult(request.query, request.mode, [], Filters(asset_ids, request.kinds))
+            asset_ids = tuple(within)
+        filters = Filters(asset_ids, request.kinds)
+        return search(self.backend, self.engine, request.query, request.limit, filters, request.mode,
+                      within=within)

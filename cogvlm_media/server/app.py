@@ -100,9 +100,9 @@ def create_app(settings: Settings, engine=None) -> FastAPI:
         log.exception("request failed")
         return JSONResponse(error_body("internal", f"internal error: {type(exc).__name__}"), status_code=500)
 
-    from cogvlm_media.server import assets, exports, markers, media, people, search
+    from cogvlm_media.server import assets, exports, markers, media, people, search, speakers
 
-    for module in (assets, markers, search, exports, media, people):
+    for module in (assets, markers, search, exports, media, people, speakers):
         app.include_router(module.router, prefix=API)
 
     @app.get("/", include_in_schema=False)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import threading
+from dataclasses import replace
 from typing import Any
 
 from fastapi import APIRouter, Depends, Query
@@ -41,9 +42,10 @@ def search(ctx: Context = Depends(context),
            limit: int = Query(10, ge=1, le=100),
            asset: list[int] = Query([], description="Only these asset ids (repeatable)."),
            kind: list[str] = Query([], description=f"Only these kinds: {', '.join(KINDS)} (repeatable)."),
-           mode: str = Query("hybrid", description=f"One of {', '.join(MODES)}.")) -> dict[str, Any]:
+           mode: str = Query("hybrid", description=f"One of {', '.join(MODES)}."),
+           speaker: str = Query("", max_length=200, description="Only where this speaker talks.")) -> dict[str, Any]:
     try:
-        request = check_request(q, mode, kind, limit, asset)
+        request = replace(check_request(q, mode, kind, limit, asset), speaker=speaker)
     except InvalidSearch as exc:
         raise _invalid(exc) from None
     if any(not 1 <= a <= MAX_ID for a in asset):

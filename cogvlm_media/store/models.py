@@ -231,3 +231,5 @@ class TranscriptSegment(Base):
     text: Mapped[str] = mapped_column(Text)
     # [[word, start, end, probability], ...]
     words: Mapped[list[list]] = mapped_column(JSON, default=list)
+    speaker: Mapped[str | None] = mapped_column(Text)  # what is shown: the voice's name, else speaker_label
+    speaker_label: Mapped[str | None] = mapped_column(String(32))  # "Speaker 2": the file's own label

@@ -173,8 +173,22 @@ def asset_document(asset: Asset) -> dict[str, Any]:
         "transcript": {
             "language": asset.transcript_language,
             "segments": [{"id": seg.id, "index": seg.index, **span(seg.start, seg.end), "text": seg.text,
-                          "words": [{"text": w[0], "start": w[1], "end": w[2], "probability": w[3]}
+                          "speaker": seg.speaker, "words": [{"text": w[0], "start": w[1], "end": w[2], "probability": w[3]}
                                     for w in seg.words]}
                          for seg in asset.segments],
         },
+        **_speakers(asset, span),
     }
+
+
+def _speakers(asset: Asset, span) -> dict[str, Any]:
+    """The asset's speakers (label, editor's name, seconds, turns) and speaker turns (shown name)."""
+    from sqlalchemy.orm import object_session
+
+    from cogvlm_media.store.speakers import asset_speakers, speaker_turns
+
+    session = object_session(asset)
+    if session is None or asset.id is None:
+        return {"speakers": [], "speaker_turns": []}
+    return {"speakers": asset_speakers(session, asset.id),
+            "speaker_turns": [{**span(a, b), "speaker": who} for a, b, who in speaker_turns(session, asset.id)]}

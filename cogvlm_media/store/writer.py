@@ -18,6 +18,7 @@ from cogvlm_media.config import DEFAULT_COLOURS
 from cogvlm_media.media.probe import MediaInfo
 from cogvlm_media.store import models
 from cogvlm_media.store.queries import asset_by_fingerprint, path_row
+from cogvlm_media.store.speakers import clear_speakers, record_speakers
 
 
 @dataclass(frozen=True)
@@ -67,11 +68,13 @@ def _clear_analysis(session: Session, asset_id: int) -> None:
                                            models.Marker.id.not_in(history)))
     for table in (models.Scene, models.Window, models.Shot, models.TranscriptSegment):
         session.execute(delete(table).where(table.asset_id == asset_id))
+    clear_speakers(session, asset_id)
 
 
 def record_analysis(session: Session, *, state: FileState, fingerprint: str, media: MediaInfo,
                     shots: list[r.Shot], transcript: r.Transcript | None, windows: list[r.Window],
-                    analysis: r.Analysis, colours: dict[str, str] | None = None) -> models.Asset:
+                    analysis: r.Analysis, colours: dict[str, str] | None = None,
+                    speakers: r.Diarization | None = None, speaker_match: float = 0.25) -> models.Asset:
     colours = {**DEFAULT_COLOURS, **(colours or {})}
     asset = asset_by_fingerprint(session, fingerprint)
     columns = _media_columns(media) | dict(
@@ -99,10 +102,13 @@ def record_analysis(session: Session, *, state: FileState, fingerprint: str, med
                              caption=captions[w.index].text if w.index in captions else None,
                              caption_source=captions[w.index].source if w.index in captions else None)
                     for w in windows)
+    shown = record_speakers(session, asset.id, speakers, speaker_match)
     if transcript:
         session.add_all(models.TranscriptSegment(
             asset_id=asset.id, index=seg.index, start=seg.start, end=seg.end, text=seg.text.strip(),
-            words=[[w.text, w.start, w.end, w.probability] for w in seg.words]) for seg in transcript.segments)
+            words=[[w.text, w.start, w.end, w.probability] for w in seg.words],
+            speaker=shown.get(seg.speaker, seg.speaker) if seg.speaker else None, speaker_label=seg.speaker)
+            for seg in transcript.segments)
     for scene in analysis.scenes:
         row = models.Scene(asset_id=asset.id, index=scene.index, start=scene.start, end=scene.end, title=scene.title,
                       summary=scene.summary, source=analysis.analyser)
