@@ -132,3 +132,34 @@ class Analysis:
     captions: list[WindowCaption] = field(default_factory=list)
     scenes: list[Scene] = field(default_factory=list)
     moments: list[KeyMoment] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class TextEvent:
+    """On-screen text seen on consecutive sampled frames (analysis/text.py).
+
+    ``start``: the first sampled frame showing it; ``end``: the first sampled frame after it no longer
+    shows it (or the file's end). The box is normalised to the frame (0..1, top-left origin).
+    """
+
+    index: int
+    start: float
+    end: float
+    text: str
+    category: str  # "slate", "lower_third", "title" or "text"
+    box: tuple[float, float, float, float]  # x, y, width, height
+    confidence: float
+    lines: int = 1
+
+
+@dataclass(frozen=True)
+class TextResult:
+    """What the ``text`` stage returns: its events, its model, and its sampling counts."""
+
+    model_version: str
+    events: tuple[TextEvent, ...] = ()
+    sampled: int = 0  # frames decoded for the stage
+    checked: int = 0  # frames that passed the cheap text check and went to detection
+    recognised: int = 0  # text boxes recognised
+    skipped: str = ""  # why the stage did not run (a missing optional model), or ""
+    bad_frames: tuple[str, ...] = ()  # one reason per frame that could not be read
