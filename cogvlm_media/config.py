@@ -28,6 +28,7 @@ DEFAULT_COLOURS = {
     "speech": "GREEN",
     "moment": "YELLOW",
     "editor": "RED",
+    "text": "CYAN",  # on-screen text (slates, lower thirds, title cards)
 }
 
 

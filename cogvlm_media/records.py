@@ -134,6 +134,10 @@ class Analysis:
     moments: list[KeyMoment] = field(default_factory=list)
 
 
+# text event categories and how they are named to people
+TEXT_LABELS = {"slate": "Slate", "lower_third": "Lower third", "title": "Title card", "text": "On-screen text"}
+
+
 @dataclass(frozen=True)
 class TextEvent:
     """On-screen text seen on consecutive sampled frames (analysis/text.py).

@@ -69,8 +69,10 @@ class TextReader:
         except Exception as exc:  # a damaged install: one line, not a traceback
             raise OcrUnavailable(f"RapidOCR could not load its models ({str(exc).splitlines()[0][:160]})") from None
         cfg = self.engine.cfg
-        self.version = (f"rapidocr {metadata.version('rapidocr')} "
-                        f"{cfg.Det.ocr_version} det {cfg.Det.model_type}, {cfg.Rec.ocr_version} rec {cfg.Rec.model_type}")
+
+        def name(part) -> str:
+            return f"{getattr(part.ocr_version, 'value', part.ocr_version)} {getattr(part.model_type, 'value', part.model_type)}"
+        self.version = f"rapidocr {metadata.version('rapidocr')} (det {name(cfg.Det)}, rec {name(cfg.Rec)})"
         self.lock = threading.Lock()
 
     def read(self, rgb: np.ndarray) -> tuple[list[Recognised], int]:

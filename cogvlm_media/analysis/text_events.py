@@ -21,7 +21,7 @@ from dataclasses import dataclass, field, replace
 from difflib import SequenceMatcher
 
 from cogvlm_media.analysis.ocr import Recognised
-from cogvlm_media.records import Scene, TextEvent, TextResult
+from cogvlm_media.records import TEXT_LABELS, Scene, TextEvent, TextResult
 
 Refine = Callable[["Block", bool], float]
 SAME_TEXT = 0.75
@@ -30,7 +30,7 @@ TITLE_LINE = 0.05
 LOWER_THIRD_MIN = 1.0
 TITLE_MIN = 1.5
 _SLATE_WORDS = re.compile(r"\b(scene|sc|take|tk|roll|slate|cam|camera|prod|production|director|dop|date)\b")
-LABELS = {"slate": "Slate", "lower_third": "Lower third", "title": "Title card", "text": "On-screen text"}
+LABELS = TEXT_LABELS
 
 
 def _key(text: str) -> str:

@@ -148,7 +148,8 @@ def _process(engine: Engine, settings: Settings, run: IngestRun, worker: str,
         with write_session(engine) as session:
             asset = record_analysis(session, state=state, fingerprint=key, media=media, shots=result.shots,
                                     transcript=result.transcript, windows=result.windows,
-                                    analysis=result.analysis, colours=settings.export.colours)
+                                    analysis=result.analysis, colours=settings.export.colours,
+                                    text=result.stage_results.get("text"))
             a = result.analysis
             if not jobs.complete(session, run.id, worker, outcome="analysed", asset_id=asset.id, fingerprint=key,
                                  analyser=a.analyser, analyser_version=a.analyser_version,
@@ -159,8 +160,10 @@ def _process(engine: Engine, settings: Settings, run: IngestRun, worker: str,
         # the same footage was stored by another worker a moment ago: the retry records it as a duplicate
         raise IngestError("the same footage was being ingested concurrently", retryable=True) from None
     counts = {"shots": len(result.shots), "windows": len(result.windows), "scenes": len(result.analysis.scenes),
-              "markers": len(result.analysis.scenes) + len(result.analysis.moments),
-              "segments": len(result.transcript.segments) if result.transcript else 0}
+              "markers": len(result.analysis.scenes) + len(result.analysis.moments)
+              + len(getattr(result.stage_results.get("text"), "events", ())),
+              "segments": len(result.transcript.segments) if result.transcript else 0,
+              "text_events": len(getattr(result.stage_results.get("text"), "events", ()))}
     stage("store", 1, 1)
     hooks.emit("asset_changed", engine, settings, asset_id=asset_id)
     return Outcome(run.id, path, "done", "analysed", asset_id, counts=counts)
