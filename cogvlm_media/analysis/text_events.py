@@ -9,7 +9,8 @@
   ``slate``: clapper words (scene, take, roll, …) in the middle of the frame, at most ``SLATE_MAX`` s;
   ``lower_third``: a band in the lower part (top below 50 %, centre below 60 %, at most 30 % high);
   ``title``: centred text of large lines (at least ``TITLE_LINE`` of the frame's height);
-  anything else is ``text``. An unclassified text seen on one sampled frame only is dropped as noise.
+  anything else, and any text that changes while it is shown (a running clock), is ``text``. An
+  unclassified text seen on one sampled frame only is dropped as noise.
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ from cogvlm_media.records import TEXT_LABELS, Scene, TextEvent, TextResult
 
 Refine = Callable[["Block", bool], float]
 SAME_TEXT = 0.75
+STEADY = 0.6  # a classified event reads the same on this share of its frames (a running clock does not)
 SLATE_MAX = 6.0
 TITLE_LINE = 0.05
 LOWER_THIRD_MIN = 1.0
@@ -151,7 +153,8 @@ class TextTracker:
         events = []
         for ev in sorted(self.done, key=lambda e: (e.start, e.box[1])):
             stop = ev.missed_at if ev.missed_at is not None else end
-            category = classify(ev.text, ev.box, ev.lines, stop - ev.start)
+            steady = ev.votes.most_common(1)[0][1] >= STEADY * sum(ev.votes.values())
+            category = classify(ev.text, ev.box, ev.lines, stop - ev.start) if steady else "text"
             if category == "text" and ev.seen < 2:
                 continue
             events.append(TextEvent(index=len(events), start=round(ev.start, 3), end=round(max(stop, ev.start), 3),
@@ -179,7 +182,7 @@ def titled_scenes(scenes: list[Scene], text: TextResult | None) -> list[Scene]:
         return scenes
     out = []
     for scene in scenes:
-        inside = [e for e in text.events if scene.start <= e.start < scene.end]
+        inside = [e for e in text.events if scene.start <= e.start < scene.end and e.category != "text"]
         pick = next((e for kind in ("title", "lower_third") for e in inside if e.category == kind), None)
         if not inside:
             out.append(scene)

@@ -122,12 +122,14 @@ def record_analysis(session: Session, *, state: FileState, fingerprint: str, med
 
 
 def _record_text(session: Session, asset_id: int, text: r.TextResult, colour: str) -> None:
-    """Text events, each also a marker of kind ``text`` (named by the text, noted with its class)."""
+    """Text events; slates, lower thirds and title cards are also markers of kind ``text`` (named by the
+    text, noted with the class). Unclassified text (a running clock, a sign) stays in ``text_events``."""
     for ev in text.events:
         x, y, w, h = ev.box
         session.add(models.TextEvent(asset_id=asset_id, index=ev.index, start=ev.start, end=ev.end, text=ev.text,
                                      category=ev.category, x=x, y=y, width=w, height=h, confidence=ev.confidence,
                                      model_version=text.model_version[:128]))
-        session.add(models.Marker(asset_id=asset_id, time=ev.start, duration=max(0.0, ev.end - ev.start),
-                                  name=ev.text, note=f"{r.TEXT_LABELS.get(ev.category, ev.category)} (on-screen text)",
-                                  kind="text", colour=colour, source="text"))
+        if ev.category != "text":
+            session.add(models.Marker(asset_id=asset_id, time=ev.start, duration=max(0.0, ev.end - ev.start),
+                                      name=ev.text, note=f"{r.TEXT_LABELS.get(ev.category, ev.category)} (on-screen text)",
+                                      kind="text", colour=colour, source="text"))
