@@ -96,15 +96,15 @@ def read_text(path: str, width: int, height: int, duration: float, settings: Set
             previous = thumb
             read = cut or (changed and now - last_time >= period - 1e-6)
             if read:
-                last_read, last_time = thumb, now
-                if cut:
-                    pending = []
-                carried = []
+                found = []
                 if text_likely(rgb):
                     checked += 1
                     lines, _boxes = reader.read(rgb)
                     recognised += len(lines)
-                    carried = blocks(lines, w, h)
+                    found = blocks(lines, w, h)
+                carried, last_read, last_time = found, thumb, now  # only a frame read to the end counts
+                if cut:
+                    pending = []
         except Exception as exc:  # one unreadable frame must not lose the file's other text
             reason = f"frame at {now:.2f} s skipped ({type(exc).__name__}: {str(exc).splitlines()[0][:120] if str(exc) else ''})"
             log.warning("on-screen text: %s", reason)

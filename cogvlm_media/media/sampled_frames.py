@@ -21,7 +21,7 @@ import numpy as np
 from cogvlm_media.media.ffmpeg_tools import require
 
 _SHOWINFO = re.compile(r"\[Parsed_showinfo.*\] n:\s*\d+ pts:\s*-?\d+ pts_time:(-?[\d.]+)")
-_NOISE = ("config in", "config out", "Input #", "Output #", "Stream #", "Duration:", "Metadata:", "encoder")
+_ERROR = re.compile(r"^(\[[^\]]+ @ 0x[0-9a-f]+\] )\[(error|fatal)\] (.*)$")  # a decoder's error, not a warning
 
 
 @dataclass
@@ -37,7 +37,7 @@ class SampledFrames:
     def __iter__(self) -> Iterator[tuple[float, np.ndarray]]:
         bucket = f"floor(t/{self.step:.6f}+0.001)"  # the first frame of every step-long interval
         select = f"select='isnan(prev_selected_t)+gt({bucket}-floor(prev_selected_t/{self.step:.6f}+0.001)\\,0)'"
-        cmd = [require("ffmpeg"), "-nostdin", "-hide_banner", "-nostats", "-loglevel", "info", "-noautorotate",
+        cmd = [require("ffmpeg"), "-nostdin", "-hide_banner", "-nostats", "-loglevel", "level+info", "-noautorotate",
                "-i", os.fspath(self.path), "-map", "0:v:0", "-an", "-sn", "-dn",
                "-vf", f"{select},showinfo,scale={self.width}:{self.height}", "-fps_mode", "passthrough",
                "-f", "rawvideo", "-pix_fmt", "rgb24", "pipe:1"]
@@ -76,8 +76,8 @@ class SampledFrames:
             found = _SHOWINFO.search(line)
             if found:
                 times.put(float(found.group(1)))
-            elif line.startswith("[") and "showinfo" not in line and not any(n in line for n in _NOISE):
-                self.problems.append(line[:200])
+            elif (error := _ERROR.match(line)):
+                self.problems.append((error.group(1) + error.group(3))[:200])
 
 
 def scaled_size(width: int, height: int, target_width: int) -> tuple[int, int]:
