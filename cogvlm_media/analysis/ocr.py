@@ -39,9 +39,9 @@ class Recognised:
 def text_likely(rgb: np.ndarray) -> bool:
     """A cheap check on a small grey copy: do at least ``MIN_TEXT_BLOCKS`` blocks hold dense strokes
     in both directions? Flat pictures, gradients and plain bars fail it; text (and busy texture) passes."""
-    grey = rgb.mean(axis=2) if rgb.ndim == 3 else rgb.astype(np.float32)
-    step = max(1, grey.shape[1] // CHECK_WIDTH)
-    grey = grey[::step, ::step]
+    step = max(1, rgb.shape[1] // CHECK_WIDTH)
+    small = rgb[::step, ::step]
+    grey = small.mean(axis=2, dtype=np.float32) if small.ndim == 3 else small.astype(np.float32)
     h, w = (grey.shape[0] // BLOCK) * BLOCK, (grey.shape[1] // BLOCK) * BLOCK
     if h == 0 or w == 0:
         return False

@@ -80,10 +80,10 @@ def test_hook_register_analysers(register_plugin, tmp_path):
 
 
 def test_hook_register_stages(register_plugin, silent_clip, tmp_path):
-    assert [s.name for s in stages(Settings())] == ["shots", "speech"]
+    assert [s.name for s in stages(Settings())] == ["shots", "speech", "text"]
     register_plugin(Counter())
-    assert [s.name for s in stages(Settings())] == ["shots", "speech", "frame_count"]
-    assert [s.name for s in stages(Settings(plugins={"counter": {"enabled": False}}))] == ["shots", "speech"]
+    assert [s.name for s in stages(Settings())] == ["shots", "speech", "text", "frame_count"]
+    assert [s.name for s in stages(Settings(plugins={"counter": {"enabled": False}}))] == ["shots", "speech", "text"]
 
     Recording.seen.clear()
     reports: list[tuple] = []
@@ -93,7 +93,7 @@ def test_hook_register_stages(register_plugin, silent_clip, tmp_path):
     assert ("frame_count", 1, 1) in reports
     assert result.stage_results["frame_count"] == silent_clip.frame_count == 50
     (seen,) = Recording.seen
-    assert list(seen) == ["shots", "speech", "frame_count"]
+    assert list(seen) == ["shots", "speech", "text", "frame_count"]
     assert seen["frame_count"] == 50 and seen["shots"] == result.shots and seen["speech"] is None
 
 
