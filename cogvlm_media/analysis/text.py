@@ -59,6 +59,21 @@ def _local_change(a: np.ndarray, b: np.ndarray) -> float:
     return float(d.max())
 
 
+def _one_line(exc: Exception) -> str:
+    text = str(exc).strip()
+    return f"{type(exc).__name__}: {text.splitlines()[0][:120]}" if text else type(exc).__name__
+
+
+def _guarded(frames: SampledFrames, bad: list[str]):
+    """The sampled frames; a decode that breaks off ends the stage with what it found (an optional stage
+    never fails the file)."""
+    try:
+        yield from frames
+    except Exception as exc:
+        log.warning("on-screen text: decoding stopped early (%s)", _one_line(exc))
+        bad.append(f"decoding stopped early ({_one_line(exc)})")
+
+
 def read_text(path: str, width: int, height: int, duration: float, settings: Settings,
               progress=None) -> TextResult:
     """The text events of one file (see the module docstring)."""
@@ -87,7 +102,7 @@ def read_text(path: str, width: int, height: int, duration: float, settings: Set
     now = 0.0
     sampled = checked = recognised = 0
     bad: list[str] = []
-    for now, rgb in frames:
+    for now, rgb in _guarded(frames, bad):
         sampled += 1
         try:
             thumb = _thumb(rgb)
@@ -106,7 +121,7 @@ def read_text(path: str, width: int, height: int, duration: float, settings: Set
                 if cut:
                     pending = []
         except Exception as exc:  # one unreadable frame must not lose the file's other text
-            reason = f"frame at {now:.2f} s skipped ({type(exc).__name__}: {str(exc).splitlines()[0][:120] if str(exc) else ''})"
+            reason = f"frame at {now:.2f} s skipped ({_one_line(exc)})"
             log.warning("on-screen text: %s", reason)
             bad.append(reason)
             continue

@@ -145,3 +145,11 @@ def test_a_running_clock_is_not_a_title():
 ])
 def test_classes_by_position_and_duration(text, box, duration, expected):
     assert classify(text, box, 1, duration) == expected
+
+
+def test_an_undecodable_file_gives_no_events_and_the_reason(tmp_path):
+    junk = tmp_path / "junk.mp4"
+    junk.write_bytes(bytes(i * 131 % 251 for i in range(64 * 1024)))
+    result = read(junk, 4.0)
+    assert result.events == () and result.sampled == 0
+    assert result.bad_frames and all(b.startswith("decoder: [") for b in result.bad_frames)
