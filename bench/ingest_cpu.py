@@ -180,8 +180,8 @@ def run_ingest(info: SampleInfo, text: bool = False) -> dict:
     stats_box: dict = {}
     original = shots_mod.detect_shots
 
-    def detect_with_stats(path, media, settings, frames=None, progress=None):
-        shots, stats = shots_mod.detect_shots_with_stats(path, media, settings, frames, progress)
+    def detect_with_stats(path, media, settings, frames=None, progress=None, times=None):
+        shots, stats = shots_mod.detect_shots_with_stats(path, media, settings, frames, progress, times=times)
         stats_box["stats"] = stats
         return shots
 
