@@ -1,6 +1,6 @@
 """CPU ingest benchmark (issue 2): plain decode vs the full embedded ingest, per stage, plus PySceneDetect.
 
-    python bench/ingest_cpu.py [--minutes 10] [--full-reference] [--skip-scenedetect]
+    python bench/ingest_cpu.py [--minutes 10] [--full-reference] [--skip-scenedetect] [--ocr]
 
 Renders once (cached under bench/cache/) a 1080p25 H.264 clip with a fixed keyframe interval (no
 keyframes forced at cuts), hard cuts, 1 s dissolves, fast pans and espeak-ng speech on about half of
@@ -13,7 +13,9 @@ its length, and a 2-minute speech-dense clip. Then, in the same run, measures:
 * shot accuracy of cogvlm-media (TransNetV2, gated) and PySceneDetect's ContentDetector against the
   known boundaries (precision/recall; a hard cut matches within ±1 frame, a dissolve anywhere in it);
 * optionally (``--full-reference``) TransNetV2 on every window, to check the gated run finds the same;
-* speech-dense: transcription speed on continuous speech.
+* speech-dense: transcription speed on continuous speech;
+* optionally (``--ocr``) the same ingest with the text stage on, against the signals-off wall time
+  (budget: +25 %).
 
 Prints the JSON and writes it to bench/results/ingest_cpu-<UTC time>.json. ``pip install -e .[bench]``
 provides PySceneDetect (benchmark only).
@@ -169,17 +171,17 @@ def accuracy(found: list[int], truth: list[tuple[int, int]]) -> dict:
             "recall": round(recall, 4)}
 
 
-def run_ingest(info: SampleInfo) -> dict:
+def run_ingest(info: SampleInfo, text: bool = False) -> dict:
     from cogvlm_media.analysis import shots as shots_mod
     from cogvlm_media.config import Settings
     from cogvlm_media.ingest.stages import analyse_file
 
-    settings = Settings()
+    settings = Settings(plugins={"text": {"enabled": text}})  # the signals-off figure has the text stage off
     stats_box: dict = {}
     original = shots_mod.detect_shots
 
-    def detect_with_stats(path, media, settings, frames=None, progress=None):
-        shots, stats = shots_mod.detect_shots_with_stats(path, media, settings, frames, progress)
+    def detect_with_stats(path, media, settings, frames=None, progress=None, times=None):
+        shots, stats = shots_mod.detect_shots_with_stats(path, media, settings, frames, progress, times=times)
         stats_box["stats"] = stats
         return shots
 
@@ -195,6 +197,9 @@ def run_ingest(info: SampleInfo) -> dict:
     from cogvlm_media.analysis.speech import load_model as load_whisper
     load_whisper(settings)
     shots_mod.load_model()
+    if text:
+        from cogvlm_media.analysis.ocr import load_reader
+        load_reader()
     shots_mod.detect_shots = detect_with_stats
     try:
         cpu0, t0 = _child_cpu(), time.perf_counter()
@@ -205,7 +210,11 @@ def run_ingest(info: SampleInfo) -> dict:
         shots_mod.detect_shots = original
     stats = stats_box["stats"]
     words = result.transcript.words() if result.transcript else []
-    return {
+    found = result.stage_results.get("text")
+    extra = {} if found is None else {"text": {"events": len(found.events), "sampled": found.sampled,
+                                               "checked": found.checked, "recognised": found.recognised,
+                                               "skipped": found.skipped, "model": found.model_version}}
+    return extra | {
         "wall_s": round(wall, 2),
         "ffmpeg_child_cpu_s": round(child_cpu, 2),
         "stages_first_last_s": {k: [round(a, 2), round(b, 2)] for k, (a, b) in stages.items()},
@@ -274,6 +283,7 @@ def main() -> None:
     ap.add_argument("--minutes", type=float, default=10.0)
     ap.add_argument("--full-reference", action="store_true", help="also run TransNetV2 on every window")
     ap.add_argument("--skip-scenedetect", action="store_true")
+    ap.add_argument("--ocr", action="store_true", help="also ingest with the text stage on (OCR on/off figure)")
     args = ap.parse_args()
 
     info = main_clip(args.minutes)
@@ -296,6 +306,10 @@ def main() -> None:
     truth = truth_boundaries(info)
     ingest["accuracy"] = accuracy(ingest["boundaries"], truth)
     out["ingest"] = ingest
+    if args.ocr:
+        on = run_ingest(info, text=True)
+        out["ingest_ocr_on"] = {"wall_s": on["wall_s"], "ratio_to_ocr_off": round(on["wall_s"] / ingest["wall_s"], 3),
+                                "budget_ratio": 1.25, **{k: on[k] for k in ("text", "stages_first_last_s") if k in on}}
     if args.full_reference:
         out["transnetv2_full_reference"] = full_reference(info, ingest["boundaries"])
     if not args.skip_scenedetect:

@@ -29,6 +29,7 @@ DEFAULT_COLOURS = {
     "moment": "YELLOW",
     "editor": "RED",
     "person": "PURPLE",
+    "text": "CYAN",  # on-screen text (slates, lower thirds, title cards)
 }
 
 

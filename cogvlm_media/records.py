@@ -190,3 +190,38 @@ class FaceDetections:
     sample_times: tuple[float, ...] = ()
     faces: tuple[Face, ...] = ()
     skipped: tuple[str, ...] = ()  # one reason per sampled frame that could not be read
+
+
+# text event categories and how they are named to people
+TEXT_LABELS = {"slate": "Slate", "lower_third": "Lower third", "title": "Title card", "text": "On-screen text"}
+
+
+@dataclass(frozen=True)
+class TextEvent:
+    """On-screen text seen on consecutive sampled frames (analysis/text.py).
+
+    ``start``: the first sampled frame showing it; ``end``: the first sampled frame after it no longer
+    shows it (or the file's end). The box is normalised to the frame (0..1, top-left origin).
+    """
+
+    index: int
+    start: float
+    end: float
+    text: str
+    category: str  # "slate", "lower_third", "title" or "text"
+    box: tuple[float, float, float, float]  # x, y, width, height
+    confidence: float
+    lines: int = 1
+
+
+@dataclass(frozen=True)
+class TextResult:
+    """What the ``text`` stage returns: its events, its model, and its sampling counts."""
+
+    model_version: str
+    events: tuple[TextEvent, ...] = ()
+    sampled: int = 0  # frames decoded for the stage
+    checked: int = 0  # frames that passed the cheap text check and went to detection
+    recognised: int = 0  # text boxes recognised
+    skipped: str = ""  # why the stage did not run (a missing optional model), or ""
+    bad_frames: tuple[str, ...] = ()  # one reason per frame that could not be read

@@ -7,7 +7,8 @@ in a pause shorter than ``SPEECH_PAUSE`` (then it grows until the speaker pauses
 continuous speech is then split at its topic shifts (``analysis.topics``: MiniLM sentence
 embeddings): each boundary goes on a shot cut inside the pause between the two sentences, or in the
 middle of that pause when no cut falls there, so a sentence is never cut. Each scene gets a title (its first spoken
-sentence, or its shot count) and a summary from its transcript and shot facts. Key moments are the
+sentence, or its shot count; a title card shown in it, else a lower third, wins when the ``text`` stage
+found one) and a summary from its transcript, shot facts and on-screen text. Key moments are the
 starts of spoken sentences, each named by the sentence, which is also its note.
 
 Names are stored whole: they are shortened only where they are shown (the review page) or where a
@@ -20,6 +21,7 @@ import re
 
 from cogvlm_media.analysis import topics
 from cogvlm_media.analysis.analyser import AnalysisInput, Progress
+from cogvlm_media.analysis.text_events import titled_scenes
 from cogvlm_media.records import Analysis, KeyMoment, Scene, Shot, Transcript, Word
 from cogvlm_media.config import Settings
 
@@ -144,6 +146,7 @@ class EmbeddedAnalyser:
         groups = group_scenes(item.shots, item.transcript, minimum)
         parts = [part for g in groups for part in split_topics(g, spoken, minimum)]
         scenes = [describe_scene(i, g, spoken, a, b) for i, (a, b, g) in enumerate(parts)]
+        scenes = titled_scenes(scenes, item.stage_results.get("text"))  # a title card or lower third names it
         moments = [KeyMoment(time=a, name=_name(text), note=text, kind="speech", duration=0.0)
                    for a, _b, text in spoken]
         if progress:

@@ -1,4 +1,4 @@
-"""The ingest stage record and the built-in stages (shots, speech), registered through ``register_stages``.
+"""The ingest stage record and the built-in stages (shots, speech, text), registered through ``register_stages``.
 
 A stage reads one file and returns a result; :func:`cogvlm_media.ingest.stages.analyse_file` runs
 every enabled stage and hands the results to the analyser on ``AnalysisInput.stage_results`` (by stage
@@ -70,10 +70,23 @@ def _speakers_enabled(settings: Settings) -> bool:
     return settings.analysis.speakers
 
 
+def read_text_stage(item: StageInput, progress: StageProgress) -> records.TextResult:
+    from cogvlm_media.analysis.text import read_text
+
+    return read_text(item.path, item.media.width, item.media.height, item.media.duration, item.settings, progress)
+
+
+def _text_enabled(settings: Settings) -> bool:
+    from cogvlm_media.analysis.text import enabled
+
+    return enabled(settings)
+
+
 @hookimpl
 def register_stages() -> list[Stage]:
     return [Stage("shots", detect_shots_stage), Stage("speech", transcribe_stage),
-            Stage("speakers", speakers_stage, _speakers_enabled)]
+            Stage("speakers", speakers_stage, _speakers_enabled),
+            Stage("text", read_text_stage, enabled=_text_enabled)]
 
 
 def stages(settings: Settings) -> list[Stage]:

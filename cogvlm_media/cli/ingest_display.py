@@ -12,7 +12,7 @@ from cogvlm_media.cli.context import err_console
 from cogvlm_media.ingest import IngestCallbacks, Outcome
 from cogvlm_media.store.fspath import shown
 
-STAGES = ("probe", "shots", "speech", "windows", "analyse", "store")
+STAGES = ("probe", "shots", "speech", "text", "windows", "analyse", "store")
 
 
 class IngestProgress:

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
 
-from cogvlm_media.export import adapters, chapters, lists, markers_import, resolve_edl
+from cogvlm_media.export import adapters, chapters, lists, markers_import, resolve_edl, subtitles
 from cogvlm_media.export.collisions import resolve_plan
 from cogvlm_media.export.markers_import import ImportFailed
 from cogvlm_media.export.timeline import ExportError, Placement, Plan, placement
@@ -93,6 +93,10 @@ def builtin_formats() -> tuple[Format, ...]:
         Format("youtube", ".youtube.txt", "YouTube description chapter lines", chapter_writer=_youtube),
         Format("mkvxml", ".chapters.xml", "Matroska chapters XML (mkvmerge --chapters)",
                chapter_writer=_chapters(chapters.mkvxml), media_type="application/xml"),
+        Format("srt", ".srt", "SubRip subtitles from the transcript", chapter_writer=subtitles.srt,
+               media_type="application/x-subrip"),
+        Format("vtt-captions", ".captions.vtt", "WebVTT captions from the transcript (<v> speaker voice tags)",
+               chapter_writer=subtitles.webvtt, media_type="text/vtt"),
         Format("json", ".markers.json", "JSON marker list", lists.to_json, read=read.read_json,
                detect=read.detect_json, other_suffixes=(".json",), media_type="application/json", carries_ids=True),
         Format("csv", ".markers.csv", "CSV marker list", lists.to_csv, media_type="text/csv"),

@@ -77,6 +77,22 @@ def tagged(note: str, ids: tuple[int, ...]) -> str:
     return f"{note} {tag}".strip() if note else tag
 
 
+@dataclass(frozen=True)
+class Cue:
+    """One transcript segment, for subtitles: seconds from the file's first frame."""
+
+    start: float
+    end: float
+    text: str
+    speaker: str | None = None  # a speaker label, when diarization gave one
+    words: tuple[tuple, ...] = ()  # (text, start, end, probability) per word
+
+
+def cues_of(asset: Asset) -> list[Cue]:
+    return [Cue(seg.start, seg.end, seg.text, getattr(seg, "speaker", None) or None,
+                tuple(tuple(w) for w in (seg.words or ()))) for seg in asset.segments]
+
+
 @dataclass
 class Placement:
     """One asset as a clip: where its media starts (source timecode) and where it sits on the timeline."""
@@ -93,6 +109,7 @@ class Placement:
     width: int = 0
     height: int = 0
     has_audio: bool = False
+    cues: list[Cue] = field(default_factory=list)  # the transcript, for subtitle formats
 
 
 @dataclass
@@ -139,7 +156,7 @@ def placement(asset: Asset, kinds: tuple[str, ...], record_offset: int = 0) -> P
                      frame_count=asset.frame_count, source_start=source_start,
                      source_drop=_drop(asset.start_timecode, rate), record_offset=record_offset,
                      marks=marks_for(asset, kinds), width=asset.width or 0, height=asset.height or 0,
-                     has_audio=bool(asset.has_audio))
+                     has_audio=bool(asset.has_audio), cues=cues_of(asset))
 
 
 def plan(assets: list[Asset], *, kinds: tuple[str, ...] = KINDS, start_tc: str | None = None,

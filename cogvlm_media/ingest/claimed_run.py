@@ -171,7 +171,8 @@ def _process(engine: Engine, settings: Settings, run: IngestRun, worker: str,
                                     transcript=result.transcript, windows=result.windows,
                                     analysis=result.analysis, colours=settings.export.colours,
                                     speakers=result.stage_results.get("speakers"),
-                                    speaker_match=settings.analysis.speaker_match)
+                                    speaker_match=settings.analysis.speaker_match,
+                                    text=result.stage_results.get("text"))
             if "faces" in result.stage_results:
                 record_faces(session, asset.id, result.stage_results["faces"], duration=media.duration,
                              threshold=settings.analysis.face_threshold,
@@ -186,8 +187,10 @@ def _process(engine: Engine, settings: Settings, run: IngestRun, worker: str,
         # the same footage was stored by another worker a moment ago: the retry records it as a duplicate
         raise IngestError("the same footage was being ingested concurrently", retryable=True) from None
     counts = {"shots": len(result.shots), "windows": len(result.windows), "scenes": len(result.analysis.scenes),
-              "markers": len(result.analysis.scenes) + len(result.analysis.moments),
-              "segments": len(result.transcript.segments) if result.transcript else 0}
+              "markers": len(result.analysis.scenes) + len(result.analysis.moments)
+              + len(getattr(result.stage_results.get("text"), "events", ())),
+              "segments": len(result.transcript.segments) if result.transcript else 0,
+              "text_events": len(getattr(result.stage_results.get("text"), "events", ()))}
     stage("store", 1, 1)
     if notify:
         hooks.emit("asset_changed", engine, settings, asset_id=asset_id)

@@ -1,6 +1,7 @@
 """What is searchable, read from the database (the source of truth).
 
-One document per live marker (scenes, speech, key moments, editor notes: name and note), per
+One document per live marker (scenes, speech, key moments, editor notes, on-screen text events:
+name and note), per
 captioned analysis window and per transcript segment. A document's key packs the table and the row
 id into one integer (``source << 40 | id``) so that every index can name it without a lookup table.
 Superseded markers are left out; verified markers carry ``verified`` so ranking can prefer them.
@@ -21,8 +22,8 @@ MARKER, WINDOW, SEGMENT = 1, 2, 3
 SOURCES = {MARKER: "marker", WINDOW: "window", SEGMENT: "segment"}
 KEY_SHIFT = 40
 # Searchable kinds: marker kinds, plus "caption" (window captions) and "transcript" (speech); "person"
-# markers are the appearances of a person (named or "Person N").
-KINDS = ("scene", "speech", "moment", "editor", "caption", "transcript", "person")
+# markers are the appearances of a person (named or "Person N"); "text" markers are on-screen text.
+KINDS = ("scene", "speech", "moment", "editor", "caption", "transcript", "person", "text")
 KIND_CODES = {k: i for i, k in enumerate(KINDS)}
 
 

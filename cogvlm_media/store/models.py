@@ -79,6 +79,7 @@ class Asset(Base):
                                                  foreign_keys="Marker.asset_id")
     segments: Mapped[list[TranscriptSegment]] = relationship(cascade="all, delete-orphan",
                                                              order_by="TranscriptSegment.index")
+    text_events: Mapped[list[TextEvent]] = relationship(cascade="all, delete-orphan", order_by="TextEvent.index")
 
 
 class AssetPath(Base):
@@ -233,3 +234,24 @@ class TranscriptSegment(Base):
     words: Mapped[list[list]] = mapped_column(JSON, default=list)
     speaker: Mapped[str | None] = mapped_column(Text)  # what is shown: the voice's name, else speaker_label
     speaker_label: Mapped[str | None] = mapped_column(String(32))  # "Speaker 2": the file's own label
+
+
+class TextEvent(Base):
+    """On-screen text seen from ``start`` to ``end`` (analysis/text.py); its box is normalised to the frame."""
+
+    __tablename__ = "text_events"
+    __table_args__ = (UniqueConstraint("asset_id", "index"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    asset_id: Mapped[int] = mapped_column(ForeignKey("assets.id", ondelete="CASCADE"), index=True)
+    index: Mapped[int] = mapped_column(Integer)
+    start: Mapped[float] = mapped_column(Float)
+    end: Mapped[float] = mapped_column(Float)
+    text: Mapped[str] = mapped_column(Text)
+    category: Mapped[str] = mapped_column(String(16))  # slate | lower_third | title | text
+    x: Mapped[float] = mapped_column(Float)
+    y: Mapped[float] = mapped_column(Float)
+    width: Mapped[float] = mapped_column(Float)
+    height: Mapped[float] = mapped_column(Float)
+    confidence: Mapped[float] = mapped_column(Float)
+    model_version: Mapped[str] = mapped_column(String(128), default="")

@@ -17,7 +17,7 @@ from cogvlm_media.store.models import Asset, AssetPath, Marker, Scene
 from cogvlm_media.plain_text import one_line, strip_controls
 
 SCHEMA_VERSION = 1
-KINDS = ("scene", "speech", "moment", "editor", "person")  # marker kinds
+KINDS = ("scene", "speech", "moment", "editor", "person", "text")  # marker kinds
 
 
 class AssetNotFound(LookupError):
@@ -170,6 +170,10 @@ def asset_document(asset: Asset) -> dict[str, Any]:
                    for sc in asset.scenes],
         "markers": [_marker(mk, clock) for mk in live_markers(asset)],
         "history": [_marker(mk, clock) for mk in asset.markers if mk.superseded],
+        "text_events": [{"id": t.id, "index": t.index, **span(t.start, t.end), "text": t.text,
+                         "category": t.category, "box": [t.x, t.y, t.width, t.height],
+                         "confidence": t.confidence, "model_version": t.model_version}
+                        for t in asset.text_events],
         "transcript": {
             "language": asset.transcript_language,
             "segments": [{"id": seg.id, "index": seg.index, **span(seg.start, seg.end), "text": seg.text,

@@ -66,7 +66,7 @@ def _clear_analysis(session: Session, asset_id: int) -> None:
     session.execute(update(models.Marker).where(models.Marker.asset_id == asset_id).values(scene_id=None))
     session.execute(delete(models.Marker).where(models.Marker.asset_id == asset_id, models.Marker.id.not_in(kept),
                                            models.Marker.id.not_in(history)))
-    for table in (models.Scene, models.Window, models.Shot, models.TranscriptSegment):
+    for table in (models.Scene, models.Window, models.Shot, models.TranscriptSegment, models.TextEvent):
         session.execute(delete(table).where(table.asset_id == asset_id))
     clear_speakers(session, asset_id)
 
@@ -74,7 +74,8 @@ def _clear_analysis(session: Session, asset_id: int) -> None:
 def record_analysis(session: Session, *, state: FileState, fingerprint: str, media: MediaInfo,
                     shots: list[r.Shot], transcript: r.Transcript | None, windows: list[r.Window],
                     analysis: r.Analysis, colours: dict[str, str] | None = None,
-                    speakers: r.Diarization | None = None, speaker_match: float = 0.25) -> models.Asset:
+                    speakers: r.Diarization | None = None, speaker_match: float = 0.25,
+                    text: r.TextResult | None = None) -> models.Asset:
     colours = {**DEFAULT_COLOURS, **(colours or {})}
     asset = asset_by_fingerprint(session, fingerprint)
     columns = _media_columns(media) | dict(
@@ -120,5 +121,21 @@ def record_analysis(session: Session, *, state: FileState, fingerprint: str, med
     session.add_all(models.Marker(asset_id=asset.id, time=k.time, duration=k.duration, name=k.name, note=k.note,
                              kind=k.kind, colour=colours.get(k.kind, "YELLOW"), source=analysis.analyser)
                     for k in analysis.moments)
+    if text is not None:
+        _record_text(session, asset.id, text, colours.get("text", "CYAN"))
     session.flush()
     return asset
+
+
+def _record_text(session: Session, asset_id: int, text: r.TextResult, colour: str) -> None:
+    """Text events; slates, lower thirds and title cards are also markers of kind ``text`` (named by the
+    text, noted with the class). Unclassified text (a running clock, a sign) stays in ``text_events``."""
+    for ev in text.events:
+        x, y, w, h = ev.box
+        session.add(models.TextEvent(asset_id=asset_id, index=ev.index, start=ev.start, end=ev.end, text=ev.text,
+                                     category=ev.category, x=x, y=y, width=w, height=h, confidence=ev.confidence,
+                                     model_version=text.model_version[:128]))
+        if ev.category != "text":
+            session.add(models.Marker(asset_id=asset_id, time=ev.start, duration=max(0.0, ev.end - ev.start),
+                                      name=ev.text, note=f"{r.TEXT_LABELS.get(ev.category, ev.category)} (on-screen text)",
+                                      kind="text", colour=colour, source="text"))

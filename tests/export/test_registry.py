@@ -11,7 +11,7 @@ from cogvlm_media.export.markers_import import ImportFailed
 def test_records_name_their_files_and_say_what_they_do():
     names = format_names()
     assert names == ["otio", "edl-resolve", "edl", "fcp7xml", "fcpxml", "ffmetadata", "vtt", "youtube", "mkvxml",
-                     "json", "csv"]
+                     "srt", "vtt-captions", "json", "csv"]
     assert format_names(readable=True) == ["otio", "edl-resolve", "edl", "fcp7xml", "fcpxml", "json"]
     for fmt in all_formats():
         assert get_format(fmt.name) is fmt

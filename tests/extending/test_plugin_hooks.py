@@ -80,10 +80,10 @@ def test_hook_register_analysers(register_plugin, tmp_path):
 
 
 def test_hook_register_stages(register_plugin, silent_clip, tmp_path):
-    assert [s.name for s in stages(Settings())] == ["shots", "speech", "speakers", "faces"]
+    assert [s.name for s in stages(Settings())] == ["shots", "speech", "speakers", "text", "faces"]
     register_plugin(Counter())
-    assert [s.name for s in stages(Settings())] == ["shots", "speech", "speakers", "faces", "frame_count"]
-    assert [s.name for s in stages(Settings(plugins={"counter": {"enabled": False}}))] == ["shots", "speech", "speakers", "faces"]
+    assert [s.name for s in stages(Settings())] == ["shots", "speech", "speakers", "text", "faces", "frame_count"]
+    assert [s.name for s in stages(Settings(plugins={"counter": {"enabled": False}}))] == ["shots", "speech", "speakers", "text", "faces"]
 
     Recording.seen.clear()
     reports: list[tuple] = []
@@ -93,7 +93,7 @@ def test_hook_register_stages(register_plugin, silent_clip, tmp_path):
     assert ("frame_count", 1, 1) in reports
     assert result.stage_results["frame_count"] == silent_clip.frame_count == 50
     (seen,) = Recording.seen
-    assert list(seen) == ["shots", "speech", "speakers", "faces", "frame_count"]
+    assert list(seen) == ["shots", "speech", "speakers", "text", "faces", "frame_count"]
     assert seen["frame_count"] == 50 and seen["shots"] == result.shots and seen["speech"] is None
     assert seen["speakers"] is None  # no audio stream
     assert seen["faces"].faces == () and seen["faces"].sample_times[0] == 0.0  # a clip without faces: empty
