@@ -171,7 +171,6 @@ _warned: set[str] = set()
 
 def speakers_stage(item, progress) -> r.Diarization | None:
     """The stage: None without audio, or (with one logged line) when the voice encoder is missing."""
-    from cogvlm_media.analysis.speech import _audio_offset
     from cogvlm_media.analysis.voice_encoder import SpeakerModelMissing, get_encoder, model_version
 
     media: MediaInfo = item.media
@@ -192,6 +191,6 @@ def speakers_stage(item, progress) -> r.Diarization | None:
         progress(1, 1)
         return None
     result = diarize(np.ascontiguousarray(audio, dtype=np.float32), encoder, item.settings.analysis.speaker_threshold,
-                     offset=_audio_offset(media), duration=media.duration, model_version=model_version())
+                     offset=media.audio_offset, duration=media.duration, model_version=model_version())
     progress(1, 1)
     return result

@@ -106,7 +106,7 @@ def transcribe(path: str | os.PathLike[str], media: MediaInfo, settings: Setting
     )
     # Times are relative to the audio stream's start; shift to the first video frame.
     # Speech outside the picture (sound that starts before it or runs past it) is clamped to it.
-    offset = _audio_offset(media)
+    offset = media.audio_offset
 
     def at(seconds: float) -> float:
         return round(min(max(0.0, float(seconds) + offset), media.duration), 3)
@@ -182,15 +182,3 @@ def speech_onset(envelope: np.ndarray, floor: float, seconds: float, reach: floa
                 best = (key, at)
         quiet = 0
     return max(0.0, best[1]) if best else seconds
-
-
-def _audio_offset(media: MediaInfo) -> float:
-    """Seconds from the first video frame to the first decoded audio sample.
-
-    ffmpeg decodes the audio stream from its own first sample, so the recogniser's times count from
-    there; stored times count from the first video frame. The two differ when a camera, a recorder
-    or an edit starts the sound late (an empty edit in MP4/MOV), or the picture late.
-    """
-    if media.audio_start_time is None:
-        return 0.0
-    return media.audio_start_time - media.start_time

@@ -43,6 +43,17 @@ class MediaInfo:
     def drop_frame(self) -> bool:
         return bool(self.start_timecode and ";" in self.start_timecode)
 
+    @property
+    def audio_offset(self) -> float:
+        """Seconds from the first video frame to the first decoded audio sample.
+
+        ffmpeg decodes the audio stream from its own first sample, so times measured on the sound count
+        from there; stored times count from the first video frame. The two differ when a camera, a
+        recorder or an edit starts the sound late (an empty edit in MP4/MOV), or the picture late."""
+        if self.audio_start_time is None:
+            return 0.0
+        return self.audio_start_time - self.start_time
+
     def as_dict(self) -> dict:
         return asdict(self)
 

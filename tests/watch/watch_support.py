@@ -53,11 +53,14 @@ def wait_until(predicate: Callable[[], object], timeout: float, interval: float 
 
 
 def write_config(folder: Path, analyser: str = "watchtest", **watch) -> Path:
-    lines = [f'home = "{folder / "home"}"', "[analysis]", f'analyser = "{analyser}"', "[watch]"]
+    # the daemon is under test here: the optional [see] stages (speakers, faces, on-screen text) stay off
+    lines = [f'home = "{folder / "home"}"', "[analysis]", f'analyser = "{analyser}"', "speakers = false",
+             "faces = false", "[watch]"]
     defaults = {"stable_seconds": 1.0, "stable_seconds_network": 1.0, "backoff_seconds": 0.2,
                 "poll_seconds": 0.5, "close_hint_seconds": 0.5}
     for key, value in {**defaults, **watch}.items():
         lines.append(f"{key} = {value!r}" if not isinstance(value, bool) else f"{key} = {str(value).lower()}")
+    lines += ["[plugins.text]", "enabled = false"]
     path = folder / "config.toml"
     path.write_text("\n".join(lines) + "\n")
     return path
