@@ -32,7 +32,7 @@ from cogvlm_media.cluster.runner import ClusterRunner  # noqa: E402
 from cogvlm_media.config import AnalysisSettings, ClusterSettings, ModelSettings, Settings, WatchSettings  # noqa: E402
 from cogvlm_media.store import models as m  # noqa: E402
 from cogvlm_media.store.engine import get_engine, read_session  # noqa: E402
-from cogvlm_media.watch.status import status_document  # noqa: E402
+from cogvlm_media.store.queue_status import status_document  # noqa: E402
 from pgserver import pg_server_fixture  # noqa: E402
 
 pg_server = pg_server_fixture()
