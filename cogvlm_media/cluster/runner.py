@@ -17,7 +17,7 @@ from cogvlm_media.cluster.connect import alive_nodes, connect, node_of
 from cogvlm_media.cluster.node import FileJob, NodeResult, file_task
 from cogvlm_media.config import Settings
 from cogvlm_media.ingest.claimed_run import Outcome
-from cogvlm_media.ingest.paths import IngestCallbacks, IngestOptions
+from cogvlm_media.ingest.paths import IngestCallbacks, IngestOptions, enqueue_path
 from cogvlm_media.store import jobs
 
 POLL = 0.25  # seconds between checks while a lost node's run is taken back
@@ -209,13 +209,7 @@ class ClusterRunner:
         for index, path in enumerate(paths):
             while len(pending) >= self.files_in_flight:
                 settle_one()
-            try:
-                st = os.stat(path)
-                size, mtime = st.st_size, st.st_mtime_ns
-            except OSError:
-                size = mtime = None
-            run_id, _ = jobs.enqueue(engine, path, size=size, mtime_ns=mtime, source=options.source,
-                                     reingest=options.reingest, max_attempts=attempts)
+            run_id = enqueue_path(engine, path, options, max_attempts=attempts)
             if callbacks.file_started:
                 callbacks.file_started(index + 1, len(paths), path)
             job = self._job(run_id, path)

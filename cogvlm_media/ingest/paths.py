@@ -75,18 +75,27 @@ def expand_inputs(paths: Sequence[str | os.PathLike], extensions: tuple[str, ...
     return files, problems
 
 
-def claim_path(engine: Engine, settings: Settings, path: str, worker: str,
-               options: IngestOptions = IngestOptions()) -> tuple[int, IngestRun | None]:
-    """Queue ``path`` (its current size and mtime) and lease that run to ``worker``.
-
-    Returns (run id, the claimed run), the run None when another process holds it."""
+def enqueue_path(engine: Engine, path: str, options: IngestOptions = IngestOptions(),
+                 max_attempts: int | None = None) -> int:
+    """Queue ``path`` as the version on disk now (its size and mtime; none when it cannot be read, so the
+    run fails with the reason); returns the run id."""
     try:
         st = os.stat(path)
         size, mtime = st.st_size, st.st_mtime_ns
     except OSError:
         size = mtime = None
     run_id, _ = jobs.enqueue(engine, path, size=size, mtime_ns=mtime, source=options.source,
-                             reingest=options.reingest, max_attempts=options.max_attempts)
+                             reingest=options.reingest,
+                             max_attempts=options.max_attempts if max_attempts is None else max_attempts)
+    return run_id
+
+
+def claim_path(engine: Engine, settings: Settings, path: str, worker: str,
+               options: IngestOptions = IngestOptions()) -> tuple[int, IngestRun | None]:
+    """Queue ``path`` (its current size and mtime) and lease that run to ``worker``.
+
+    Returns (run id, the claimed run), the run None when another process holds it."""
+    run_id = enqueue_path(engine, path, options)
     return run_id, jobs.claim(engine, worker, settings.watch.lease_seconds, run_id=run_id)
 
 
