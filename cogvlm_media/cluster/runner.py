@@ -112,7 +112,10 @@ class ClusterRunner:
         return FileJob(run_id, path, size, replica, self.model_name)
 
     def _submit(self, job: FileJob):
-        self.file_server.allow.remote([job.path])
+        import ray
+
+        # waited for: the server is a threaded actor, so a node's first read could overtake a call sent on
+        ray.get(self.file_server.allow.remote([job.path]))
         return self._task.remote(job, self.settings, self.file_server)
 
     def _take_back(self, engine, run_id: int) -> str:

@@ -13,7 +13,7 @@ import socket
 import threading
 from datetime import datetime, timedelta, timezone
 
-from sqlalchemy import and_, case, or_, select, update
+from sqlalchemy import and_, case, or_, select, text, update
 from sqlalchemy.engine import Engine
 
 from cogvlm_media.store.engine import read_session, write_session
@@ -38,10 +38,21 @@ def _aware(value: datetime | None) -> datetime | None:
     return value
 
 
+QUEUE_LOCK = 0x636F67766C6D  # the PostgreSQL advisory lock that serialises enqueuers ("cogvlm")
+
+
+def _lock_queue(session) -> None:
+    """Serialise enqueuers until the transaction ends. SQLite's writers already are (BEGIN IMMEDIATE);
+    on PostgreSQL two daemons reading "not known" at once would each queue the same file version."""
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": QUEUE_LOCK})
+
+
 def enqueue(engine: Engine, path: str, *, size: int | None = None, mtime_ns: int | None = None,
             source: str = "ingest", reingest: bool = False, max_attempts: int = 3) -> tuple[int, bool]:
     """Queue ``path`` unless a live run for the same file version exists. Returns (run id, created)."""
     with write_session(engine) as session:
+        _lock_queue(session)
         existing = session.scalars(
             select(IngestRun).where(IngestRun.path == path, IngestRun.status.in_(ACTIVE))
             .order_by(IngestRun.id.desc()).limit(1)
@@ -241,6 +252,7 @@ def enqueue_many(engine: Engine, versions: list[Version], *, source: str = "watc
     unique = list({v[0]: v for v in versions}.values())
     for chunk in _chunks(unique):
         with write_session(engine) as session:
+            _lock_queue(session)
             paths = [v[0] for v in chunk]
             latest = _latest_runs(session, paths)
             ingested = _ingested_versions(session, paths)

@@ -203,3 +203,50 @@ def test_snapshot_catch_up_sees_out_of_order_commits(pg_server, tmp_path):
         later = indexer.mark(s, seen)
         assert indexer.changed_since(s, seen, later) == [101]
         assert indexer.pending(s, IndexState("l", "v", later[0], 2, snapshot=later[1])) == []
+
+
+def test_two_enqueuers_of_one_file_version_queue_it_once(pg_server, tmp_path, monkeypatch):
+    """Two watch daemons seeing the same new file at once: the first is held between reading "not known"
+    and inserting; the second must wait for it (and then find its run) rather than queue a duplicate."""
+    import threading
+
+    from sqlalchemy import select, text
+
+    from cogvlm_media.store.models import IngestRun
+
+    engine = get_engine(pg_server.new_database("enqueue"))
+    version = (str(tmp_path / "new.mp4"), 10, 20)
+    held, release = threading.Event(), threading.Event()
+    real = jobs._ingested_versions
+
+    def pausing(session, paths):
+        found = real(session, paths)
+        if threading.current_thread().name == "first":
+            held.set()
+            release.wait(30)
+        return found
+
+    monkeypatch.setattr(jobs, "_ingested_versions", pausing)
+    created: dict[str, list] = {}
+
+    def enqueue(name: str) -> None:
+        created[name] = jobs.enqueue_many(engine, [version])
+
+    a = threading.Thread(target=enqueue, args=("first",), name="first")
+    a.start()
+    assert held.wait(30)
+    b = threading.Thread(target=enqueue, args=("second",), name="second")
+    b.start()
+    with engine.connect() as conn:  # until the second has finished or waits for a lock
+        for _ in range(600):
+            waiting = conn.execute(text("SELECT count(*) FROM pg_locks WHERE NOT granted")).scalar()
+            if waiting or not b.is_alive():
+                break
+            b.join(0.05)
+    release.set()
+    a.join(30)
+    b.join(30)
+    with read_session(engine) as s:
+        runs = s.scalars(select(IngestRun.path)).all()
+    assert runs == [version[0]], runs
+    assert [len(created["first"]), len(created["second"])] == [1, 0]
