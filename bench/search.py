@@ -37,7 +37,7 @@ import numpy as np  # noqa: E402
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from cogvlm_media.search import vector as vec  # noqa: E402
-from cogvlm_media.search.documents import KIND_CODES, Document, make_key  # noqa: E402
+from cogvlm_media.search.documents import KIND_CODES, MARKER, Document, make_key  # noqa: E402
 from cogvlm_media.search.hybrid import fuse  # noqa: E402
 from cogvlm_media.search.lexical import LexicalIndex  # noqa: E402
 
@@ -103,6 +103,66 @@ def du(path: Path) -> int:
     return sum(f.stat().st_size for f in path.rglob("*") if f.is_file())
 
 
+class _Backend:
+    """The search backend interface over the benchmark's own indexes (what LocalBackend opens)."""
+
+    name = "bench"
+
+    def __init__(self, lexical, index) -> None:
+        self._lexical, self._index = lexical, index
+
+    def lexical(self, text, limit, filters):
+        return self._lexical.search(text, limit)
+
+    def semantic(self, vector, limit, filters):
+        return self._index.search(vector, limit)
+
+
+def whole_searches(kinds: list[str], work: Path, texts: list[str], per_asset: int, lexical, index, embedder,
+                   queries: list[str]) -> dict:
+    """p50/p95 of ``search.query.search`` (hybrid, top 10: query embedding, both indexes, fusion, the
+    candidates' rows, ranking, assets and paths) with the archive in each database of ``kinds``."""
+    from contextlib import ExitStack
+
+    import archive_fill
+    from cogvlm_media.search.query import search
+    from cogvlm_media.store.engine import dispose_all, get_engine
+
+    out: dict = {}
+    backend = _Backend(lexical, index)
+    with ExitStack() as stack:
+        for kind in kinds:
+            if kind == "postgresql":
+                sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
+                from pgserver import postgres_server
+
+                url = stack.enter_context(postgres_server()).url()
+            else:
+                url = f"sqlite:///{work / 'archive.db'}"
+            engine = get_engine(url)
+            started = time.perf_counter()
+            archive_fill.fill(engine, texts, per_asset)
+            load_s = time.perf_counter() - started
+            for q in QUERIES[:5]:  # warm up (connections, caches)
+                search(backend, engine, q, 10, embedder=embedder)
+            times, indexes_only, empty = [], [], 0
+            for q in queries:  # each query twice, back to back: the whole search, and its index part alone
+                t0 = time.perf_counter()
+                found = search(backend, engine, q, 10, embedder=embedder)
+                t1 = time.perf_counter()
+                fuse(lexical.search(q, 50), index.search(embedder.encode_query(q), 50))
+                t2 = time.perf_counter()
+                times.append(t1 - t0)
+                indexes_only.append(t2 - t1)
+                empty += not found.hits
+            out[kind] = {"load_s": round(load_s, 1), "queries": len(queries), "no_hits": empty, **summary(times),
+                         "indexes_only": summary(indexes_only),
+                         "database_and_ranking": summary([a - b for a, b in zip(times, indexes_only)]),
+                         "load_average": os.getloadavg()}
+            dispose_all()
+    return out
+
+
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--moments", type=int, default=1_500_000)
@@ -112,6 +172,9 @@ def main() -> None:
     ap.add_argument("--recall-queries", type=int, default=100)
     ap.add_argument("--workdir", type=Path, default=None)
     ap.add_argument("--keep", action="store_true")
+    ap.add_argument("--placement", nargs="*", default=[], choices=["sqlite", "postgresql"],
+                    help="also time whole searches (search.query.search: fuse, place in the database, rank) "
+                         "against an archive of these moments in SQLite and/or PostgreSQL")
     ap.add_argument("--out", type=Path, default=Path(__file__).resolve().parent / "results")
     args = ap.parse_args()
     import torch
@@ -132,17 +195,18 @@ def main() -> None:
     synth_vectors(bases, n, args.noise, 2, vectors)
     kinds_cycle = [KIND_CODES["caption"], KIND_CODES["transcript"], KIND_CODES["moment"], KIND_CODES["scene"]]
     per_asset = 150  # one hour of footage at one moment per 24 s
-    keys = np.array([make_key(2, i + 1) for i in range(n)], np.int64)
+    keys = np.array([make_key(MARKER, i + 1) for i in range(n)], np.int64)  # marker i + 1 (see --placement)
     assets = np.arange(n, dtype=np.int64) // per_asset + 1
     kinds = np.array([kinds_cycle[i % 4] for i in range(n)], np.uint8)
 
     # lexical (tantivy), through the same add path as the archive indexer
     rng = random.Random(3)
+    texts = [caption(rng) for _ in range(n)]
     started = time.perf_counter()
     lexical = LexicalIndex(work / "lexical", create=True)
     with lexical.writer(threads=2) as writer:
         LexicalIndex.add(writer, (Document(int(keys[i]), int(assets[i]), "caption", i * 24.0, i * 24.0 + 24.0,
-                                           caption(rng)) for i in range(n)))
+                                           texts[i]) for i in range(n)))
         writer.commit()
         writer.wait_merging_threads()
     lexical.index.reload()
@@ -155,7 +219,7 @@ def main() -> None:
     data = vec.VectorSet(keys, assets, kinds, np.zeros(n, np.uint64), vectors)
     vec.write_generation(work / "vectors-000001", data)
     result["vector_build_s"] = round(time.perf_counter() - started, 1)
-    result["vector_build_per_s"] = round(n / result["vector_build_s"], 1)
+    result["vector_build_per_s"] = round(n / max(result["vector_build_s"], 0.1), 1)
     result["vector_bytes"] = du(work / "vectors-000001")
     print(f"vectors: {result['vector_build_s']} s, {result['vector_bytes'] / 1e6:.0f} MB", flush=True)
     del data
@@ -190,6 +254,10 @@ def main() -> None:
                          "vector_search_only": summary(t_ann),
                          "semantic_incl_embedding": summary(t_sem), "hybrid_incl_embedding": summary(t_hyb),
                          "queries": len(queries), "depth": 50}
+    if args.placement:
+        result["whole_search"] = whole_searches(args.placement, work, texts, per_asset, lexical, index, embedder,
+                                                queries)
+        print(json.dumps(result["whole_search"], indent=1), flush=True)
     per_word = {}
     for q in ("car", "the speaker", "red car street", "driver gets out of the car"):
         times = []

@@ -9,7 +9,7 @@ from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.engine import Engine
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, selectinload
 
 from cogvlm_media.search.documents import MARKER, SEGMENT, WINDOW, make_key, marker_text, split_key
 from cogvlm_media.search.backend import Filters, SearchBackend
@@ -156,8 +156,8 @@ def search(backend: SearchBackend, engine: Engine, text: str, limit: int = 10, f
             items.append(Ranked(f, row.asset_id, start, row.verified))
         relevant = rank(items)
         ranked = relevant[:limit]
-        assets = {a.id: a for a in session.scalars(select(Asset).where(
-            Asset.id.in_({r.asset_id for r in ranked})))}
+        assets = {a.id: a for a in session.scalars(select(Asset).options(selectinload(Asset.paths)).where(
+            Asset.id.in_({r.asset_id for r in ranked})))}  # the paths in one query, not one per hit
         hits = []
         for r in ranked:
             row, start, end = placed[r.fused.key]
