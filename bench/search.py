@@ -103,6 +103,49 @@ def du(path: Path) -> int:
     return sum(f.stat().st_size for f in path.rglob("*") if f.is_file())
 
 
+BUILD_KEYS = ("moments", "minilm_embed_per_s", "lexical_build_s", "lexical_bytes", "vector_build_s",
+              "vector_build_per_s", "vector_bytes")
+
+
+def build(args, work: Path, n: int, keys: np.ndarray, texts: list[str], per_asset: int, result: dict):
+    """The corpus vectors, the tantivy index and one vector generation under ``work``; build figures go to
+    ``result``."""
+    _base_texts, bases, t_embed = base_vectors(args.bases, 1)
+    result["minilm_embed_per_s"] = round(args.bases / t_embed, 1)
+    print(f"embedded {args.bases} base captions in {t_embed:.1f} s", flush=True)
+
+    vectors = np.lib.format.open_memmap(work / "corpus.npy", mode="w+", dtype=np.float16, shape=(n, vec.DIM))
+    synth_vectors(bases, n, args.noise, 2, vectors)
+    kinds_cycle = [KIND_CODES["caption"], KIND_CODES["transcript"], KIND_CODES["moment"], KIND_CODES["scene"]]
+    assets = np.arange(n, dtype=np.int64) // per_asset + 1
+    kinds = np.array([kinds_cycle[i % 4] for i in range(n)], np.uint8)
+
+    # lexical (tantivy), through the same add path as the archive indexer
+    started = time.perf_counter()
+    lexical = LexicalIndex(work / "lexical", create=True)
+    with lexical.writer(threads=2) as writer:
+        LexicalIndex.add(writer, (Document(int(keys[i]), int(assets[i]), "caption", i * 24.0, i * 24.0 + 24.0,
+                                           texts[i]) for i in range(n)))
+        writer.commit()
+        writer.wait_merging_threads()
+    lexical.index.reload()
+    result["lexical_build_s"] = round(time.perf_counter() - started, 1)
+    result["lexical_bytes"] = du(work / "lexical")
+    print(f"lexical: {result['lexical_build_s']} s, {result['lexical_bytes'] / 1e6:.0f} MB", flush=True)
+
+    # vectors: one generation, as the indexer writes it (the HNSW graph above EXACT_LIMIT)
+    started = time.perf_counter()
+    data = vec.VectorSet(keys, assets, kinds, np.zeros(n, np.uint64), vectors)
+    vec.write_generation(work / "vectors-000001", data)
+    result["vector_build_s"] = round(time.perf_counter() - started, 1)
+    result["vector_build_per_s"] = round(n / max(result["vector_build_s"], 0.1), 1)
+    result["vector_bytes"] = du(work / "vectors-000001")
+    print(f"vectors: {result['vector_build_s']} s, {result['vector_bytes'] / 1e6:.0f} MB", flush=True)
+    del data
+
+    return vectors, lexical
+
+
 class _Backend:
     """The search backend interface over the benchmark's own indexes (what LocalBackend opens)."""
 
@@ -138,6 +181,7 @@ def whole_searches(kinds: list[str], work: Path, texts: list[str], per_asset: in
 
                 url = stack.enter_context(postgres_server()).url()
             else:
+                (work / "archive.db").unlink(missing_ok=True)
                 url = f"sqlite:///{work / 'archive.db'}"
             engine = get_engine(url)
             started = time.perf_counter()
@@ -172,6 +216,8 @@ def main() -> None:
     ap.add_argument("--recall-queries", type=int, default=100)
     ap.add_argument("--workdir", type=Path, default=None)
     ap.add_argument("--keep", action="store_true")
+    ap.add_argument("--reuse", action="store_true", help="with --workdir: use the indexes an earlier run built there "
+                    "(build now, time the queries later on a quiet machine)")
     ap.add_argument("--placement", nargs="*", default=[], choices=["sqlite", "postgresql"],
                     help="also time whole searches (search.query.search: fuse, place in the database, rank) "
                          "against an archive of these moments in SQLite and/or PostgreSQL")
@@ -187,43 +233,19 @@ def main() -> None:
                     "bases": args.bases, "noise": args.noise}
     print(f"workdir {work}", flush=True)
 
-    texts, bases, t_embed = base_vectors(args.bases, 1)
-    result["minilm_embed_per_s"] = round(args.bases / t_embed, 1)
-    print(f"embedded {args.bases} base captions in {t_embed:.1f} s", flush=True)
-
-    vectors = np.lib.format.open_memmap(work / "corpus.npy", mode="w+", dtype=np.float16, shape=(n, vec.DIM))
-    synth_vectors(bases, n, args.noise, 2, vectors)
-    kinds_cycle = [KIND_CODES["caption"], KIND_CODES["transcript"], KIND_CODES["moment"], KIND_CODES["scene"]]
     per_asset = 150  # one hour of footage at one moment per 24 s
     keys = np.array([make_key(MARKER, i + 1) for i in range(n)], np.int64)  # marker i + 1 (see --placement)
-    assets = np.arange(n, dtype=np.int64) // per_asset + 1
-    kinds = np.array([kinds_cycle[i % 4] for i in range(n)], np.uint8)
-
-    # lexical (tantivy), through the same add path as the archive indexer
     rng = random.Random(3)
     texts = [caption(rng) for _ in range(n)]
-    started = time.perf_counter()
-    lexical = LexicalIndex(work / "lexical", create=True)
-    with lexical.writer(threads=2) as writer:
-        LexicalIndex.add(writer, (Document(int(keys[i]), int(assets[i]), "caption", i * 24.0, i * 24.0 + 24.0,
-                                           texts[i]) for i in range(n)))
-        writer.commit()
-        writer.wait_merging_threads()
-    lexical.index.reload()
-    result["lexical_build_s"] = round(time.perf_counter() - started, 1)
-    result["lexical_bytes"] = du(work / "lexical")
-    print(f"lexical: {result['lexical_build_s']} s, {result['lexical_bytes'] / 1e6:.0f} MB", flush=True)
-
-    # vectors: one generation, as the indexer writes it (the HNSW graph above EXACT_LIMIT)
-    started = time.perf_counter()
-    data = vec.VectorSet(keys, assets, kinds, np.zeros(n, np.uint64), vectors)
-    vec.write_generation(work / "vectors-000001", data)
-    result["vector_build_s"] = round(time.perf_counter() - started, 1)
-    result["vector_build_per_s"] = round(n / max(result["vector_build_s"], 0.1), 1)
-    result["vector_bytes"] = du(work / "vectors-000001")
-    print(f"vectors: {result['vector_build_s']} s, {result['vector_bytes'] / 1e6:.0f} MB", flush=True)
-    del data
-
+    built = work / "built.json"
+    if args.reuse and built.exists() and json.loads(built.read_text()).get("moments") == n:
+        result.update(json.loads(built.read_text()))  # the build figures of the run that built these indexes
+        vectors = np.load(work / "corpus.npy", mmap_mode="r")
+        lexical = LexicalIndex(work / "lexical")
+        print("reusing the indexes built earlier in", work, flush=True)
+    else:
+        vectors, lexical = build(args, work, n, keys, texts, per_asset, result)
+        built.write_text(json.dumps({k: result[k] for k in BUILD_KEYS}))
     index = vec.VectorIndex(work / "vectors-000001")
     result["vector_mode"] = index.mode
     from cogvlm_media.search.sentence_vectors import get_embedder
