@@ -84,12 +84,13 @@ def local_run(url: str, home: Path, paths: list[Path]) -> float:
     return elapsed, known
 
 
-def start_cluster(nodes: int, node_cpus: int, gpus_per_node: int = 0):
+def start_cluster(nodes: int, node_cpus: int, gpus_per_node: int = 0, fake_gpus_per_node: int = 0):
     from ray.cluster_utils import Cluster
 
     cluster = Cluster(initialize_head=True, head_node_args={"num_cpus": 0, "object_store_memory": 100 * MB})
     for _ in range(nodes):
-        cluster.add_node(num_cpus=node_cpus, num_gpus=gpus_per_node, object_store_memory=100 * MB)
+        extra = {"resources": {"fake_gpu": fake_gpus_per_node}} if fake_gpus_per_node else {}
+        cluster.add_node(num_cpus=node_cpus, num_gpus=gpus_per_node, object_store_memory=100 * MB, **extra)
     cluster.wait_for_nodes()
     return cluster
 

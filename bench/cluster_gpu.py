@@ -10,6 +10,12 @@ PostgreSQL started here; reports files per minute, windows per second and each r
 windows (the spread should be even), and the scaling against the first count. Runs inside a
 loopback-only network namespace like bench/cluster.py unless ``--ray`` names a real cluster.
 Writes bench/results/cluster_gpu-<UTC time>.json.
+
+``--simulate`` runs the same harness on the CPU with no GPU: each "GPU" is a Ray resource ``fake_gpu``
+on its own worker node, each replica a tiny random CogVLM2-Video (tests/modelkit.py) on the CPU. It
+shows the spread of windows over the replicas and that every file is stored once, not speed:
+
+    python bench/cluster_gpu.py --simulate --gpus 1 2 4 --files 8 --seconds 12
 """
 
 from __future__ import annotations
@@ -38,9 +44,43 @@ def vision_settings(home: Path, url: str, model: str, gpus: int, batch_size: int
                     cluster=ClusterSettings(gpus=gpus, files_in_flight=0))
 
 
+def simulated_settings(home: Path, url: str, model: str, gpus: int):
+    from cogvlm_media.config import AnalysisSettings, ClusterSettings, ModelSettings, Settings
+
+    return Settings(home=home, database_url=url,
+                    model=ModelSettings(path=model, device="cpu", batch_size=8, max_new_tokens=4, linger_seconds=0.2),
+                    analysis=AnalysisSettings(window_seconds=3.0, faces=False, speakers=False),
+                    plugins={"text": {"enabled": False}},  # the embedded signals are not what this measures
+                    cluster=ClusterSettings(gpus=gpus, gpu_resource="fake_gpu", files_in_flight=gpus))
+
+
+def tiny_checkpoint(folder: Path) -> Path:
+    import modelkit
+
+    if not (folder / "tokenizer.json").exists():
+        modelkit.save_checkpoint(modelkit.tiny_model(len(modelkit.make_tokenizer())), folder)
+    return folder
+
+
+def stored_once(url: str) -> dict:
+    """Analysed runs per file (each should be 1) and the files stored."""
+    from sqlalchemy import func, select
+
+    from cogvlm_media.store import models as m
+    from cogvlm_media.store.engine import get_engine, read_session
+
+    with read_session(get_engine(url)) as s:
+        runs = s.execute(select(m.IngestRun.path, func.count()).where(m.IngestRun.outcome == "analysed")
+                         .group_by(m.IngestRun.path)).all()
+        stored = s.scalar(select(func.count(m.AssetPath.id)))
+    counts = sorted({n for _p, n in runs})
+    return {"files_analysed": len(runs), "analysed_runs_per_file": counts, "paths_stored": stored}
+
+
 def main() -> None:
     ap = argparse.ArgumentParser()
-    ap.add_argument("--model", required=True)
+    ap.add_argument("--model", default="", help="the CogVLM2-Video checkpoint (not with --simulate)")
+    ap.add_argument("--simulate", action="store_true", help="CPU only: fake GPU resources, a tiny random model")
     ap.add_argument("--gpus", type=int, nargs="+", default=[1, 2])
     ap.add_argument("--files", type=int, default=32)
     ap.add_argument("--seconds", type=float, default=120.0)
@@ -48,24 +88,33 @@ def main() -> None:
     ap.add_argument("--batch-size", type=int, default=0)
     ap.add_argument("--ray", default="", help="an existing cluster's head (host:port): no local cluster")
     args = ap.parse_args()
+    if not args.model and not args.simulate:
+        ap.error("--model is required (or --simulate)")
     if not args.ray:
         harness.in_namespace([str(Path(__file__).resolve()), *sys.argv[1:]])
     import ray
     from pgserver import postgres_server
 
-    paths = harness.clips(args.files, args.seconds, size="1280x720")
-    result: dict = {"model": args.model, "files": args.files, "clip_seconds": args.seconds, "runs": {}}
+    paths = harness.clips(args.files, args.seconds, size="320x180" if args.simulate else "1280x720")
+    if args.simulate:
+        args.model = str(tiny_checkpoint(harness.CACHE / "tiny-model"))
+    result: dict = {"model": "tiny random (simulated GPUs on the CPU)" if args.simulate else args.model,
+                    "device": "cpu, fake_gpu resources" if args.simulate else "cuda", "files": args.files,
+                    "clip_seconds": args.seconds, "runs": {}}
     with postgres_server() as pg:
         for gpus in args.gpus:
             cluster = None
             address = args.ray
             if not address:
-                cluster = harness.start_cluster(1, args.node_cpus, gpus_per_node=gpus)
+                cluster = (harness.start_cluster(gpus, 1, fake_gpus_per_node=1) if args.simulate
+                           else harness.start_cluster(1, args.node_cpus, gpus_per_node=gpus))
                 address = cluster.address
             try:
                 ray.init(address=address, log_to_driver=False)
                 url = pg.new_database()
-                settings = vision_settings(Path(pg.root) / f"g{gpus}", url, args.model, gpus, args.batch_size)
+                home = Path(pg.root) / f"g{gpus}"
+                settings = (simulated_settings(home, url, args.model, gpus) if args.simulate
+                            else vision_settings(home, url, args.model, gpus, args.batch_size))
                 started = time.perf_counter()
                 elapsed, info = harness.cluster_run(url, Path(pg.root), paths, address, settings)
             finally:
@@ -76,7 +125,7 @@ def main() -> None:
             result["runs"][str(gpus)] = {"seconds": round(elapsed, 2), "with_warmup": round(time.perf_counter() - started, 2),
                                          "files_per_minute": round(60 * args.files / elapsed, 2),
                                          "items_per_second": round(sum(windows) / elapsed, 2),
-                                         "items_per_replica": windows, **info}
+                                         "items_per_replica": windows, **info, **stored_once(url)}
     first = result["runs"][str(args.gpus[0])]["seconds"]
     result["scaling"] = {g: round(first / r["seconds"], 3) for g, r in result["runs"].items()}
     harness.RESULTS.mkdir(exist_ok=True)
