@@ -4,7 +4,8 @@ Renders ``--clips`` 1080p25 clips with the benchmark's footage generator (measur
 bitrate), then on the first clip compares, at the frames today's sampler picks:
 
 * NVDEC RGB (PyNvVideoCodec's own conversion) against decord's RGB, full resolution;
-* NV12 from NVDEC converted here (BT.601 limited range, nearest chroma) against decord's RGB;
+* NV12 from NVDEC converted here (the stream's tagged matrix and range, as decord's swscale; and BT.601
+  regardless, for comparison) against decord's RGB, with the best-matching decord index of each frame;
 * the model-ready 224x224 frames of ``media.nvdec.decode_once`` against the same conversion of decord's
   frames, and its 48x27 frames against the CPU path's ``media.decode.decode_small`` (ffmpeg);
 
@@ -43,27 +44,14 @@ def mad(a: np.ndarray, b: np.ndarray) -> dict:
             "p99_pixel": float(np.percentile(d, 99)), "max_pixel": int(d.max())}
 
 
-def nv12_to_rgb(nv12, height: int, width: int):
-    """BT.601 limited-range NV12 -> RGB uint8 (H, W, 3), nearest chroma (as swscale's unscaled path)."""
-    import torch
-
-    y = nv12[:height].float()
-    uv = nv12[height:height + height // 2].view(height // 2, width // 2, 2).float()
-    uv = uv.repeat_interleave(2, 0).repeat_interleave(2, 1)
-    u, v = uv[..., 0] - 128, uv[..., 1] - 128
-    c = (y - 16) * 1.164383
-    r = c + 1.596027 * v
-    g = c - 0.391762 * u - 0.812968 * v
-    b = c + 2.017232 * u
-    return torch.stack([r, g, b], -1).round().clamp(0, 255).to(torch.uint8)
-
-
 def compare(clip: Path, out: dict) -> None:
     import PyNvVideoCodec as nvc
     import torch
 
     from cogvlm_media.analysis.windows import plan_windows
-    from cogvlm_media.media import nvdec
+    import nvdec_diag as nvdiag
+
+    from cogvlm_media.media import nvdec, yuv
     from cogvlm_media.media.decode import decode_small
     from cogvlm_media.media.frames import decoded_frame_times as frame_times, read_frames
 
@@ -85,8 +73,15 @@ def compare(clip: Path, out: dict) -> None:
         t = torch.from_dlpack(frames[0])
         out["nv12_shape"] = list(t.shape)
         h, w = ref.shape[1:3]
-        conv = np.stack([nv12_to_rgb(torch.from_dlpack(f), h, w).cpu().numpy() for f in frames])
-        out["mad_rgb_nv12_bt601_vs_decord"] = mad(conv, ref)
+        colour = yuv.colour_of(clip) or yuv.BT601
+        out["colour"] = {"matrix": colour.matrix, "full_range": colour.full_range}
+        nv12 = torch.stack([torch.from_dlpack(f) for f in frames])
+        out["mad_rgb_nv12_bt601_vs_decord"] = mad(nvdec.nv12_to_rgb(nv12, h, w).cpu().numpy(), ref)
+        conv = nvdec.nv12_to_rgb(nv12, h, w, colour)
+        out["mad_rgb_nv12_tagged_vs_decord"] = mad(conv.cpu().numpy(), ref)
+        # which decord frame each one is (decord read in order, no seeking): 0 everywhere when aligned
+        seq = torch.from_numpy(read_frames(clip, list(range(min(indices[-1] + 4, len(times)))))).cuda()
+        out["nv12_by_index_offsets"] = nvdiag.compare(conv, seq, indices)
     except Exception as exc:  # noqa: BLE001
         out["nv12_error"] = f"{type(exc).__name__}: {exc}"[:300]
 
@@ -99,7 +94,7 @@ def compare(clip: Path, out: dict) -> None:
     out["mad_model224_nvdec_vs_decord"] = mad(video.frames(indices), ref_model.cpu().numpy())
     small_cpu = decode_small(clip)
     out["small_frames_cpu"] = len(small_cpu)
-    out["mad_small48x27_nvdec_area_vs_ffmpeg"] = mad(video.small[:len(small_cpu)], small_cpu)
+    out["mad_small48x27_nvdec_vs_ffmpeg"] = mad(video.small[:len(small_cpu)], small_cpu)
     # other filters for the small frames, against the same ffmpeg frames
     import torch.nn.functional as F
 

@@ -29,6 +29,12 @@ status() {
   df -h /tmp | tail -1; free -g | sed -n 2p; nvidia-smi --query-gpu=memory.used,utilization.gpu --format=csv,noheader
 }
 case $step in
+nvcheck)  # one short call (carry .gpu/nvcheck + .gpu/src): are NVDEC's frames decord's? -> $OUT/nvdec_diag.json
+  install .gpu/nvcheck/*.whl || exit 1
+  mkdir -p /tmp/bin && unxz_to .gpu/nvcheck/ffmpeg.xz /tmp/bin/ffmpeg && unxz_to .gpu/nvcheck/ffprobe.xz /tmp/bin/ffprobe \
+    && chmod +x /tmp/bin/ff* || exit 1
+  (cd /tmp && python3 /tmp/src/bench/nvdec_diag.py --ffmpeg /tmp/bin/ffmpeg --work /tmp/nvc --out $OUT/nvdec_diag.json "$@" \
+    2>&1 | grep -v "INVALID INDEX" | tail -c 6000) ;;
 t1)
   install .gpu/t1/whl/*.whl && cp -r .gpu/t1/stubs/av /tmp/site/ || exit 1
   mkdir -p /tmp/bin /tmp/models && unxz_to .gpu/t1/ffmpeg.xz /tmp/bin/ffmpeg && unxz_to .gpu/t1/ffprobe.xz /tmp/bin/ffprobe \

@@ -1,11 +1,12 @@
 """Decode a file once on the GPU (NVDEC, through PyNvVideoCodec) for every consumer of its frames.
 
 One sequential pass decodes every frame to NV12 in device memory and converts it to RGB as decord's
-swscale does (BT.601, limited range, nearest chroma: within 1 level of decord on average; PyNvVideoCodec's
-own RGB output differs by about 6); for each frame the GPU then makes
+swscale does, with the colour matrix and range the stream is tagged with (``media.yuv``: BT.709 for most HD
+footage, BT.601 when untagged; PyNvVideoCodec's own RGB takes BT.709 for untagged footage and so differs
+from decord by about 6 levels there); for each frame the GPU then makes
 
-* the 48x27 frame TransNetV2 reads (``small``; an area average, i.e. a box filter, which is what a
-  1920x1080 -> 48x27 reduction by 40 is), and
+* the 48x27 frame TransNetV2 reads (``small``), as the CPU decode's ffmpeg makes it: swscale's bicubic
+  reduction of the YUV planes, then the conversion (``media.sws_scale``), and
 * the 224x224 picture CogVLM2-Video is shown (``model``): the short side resized to 224 with the
   reference's bilinear filter (``align_corners=False``, no antialiasing), then the centre crop, in
   exactly the order and geometry of ``model.inputs.preprocess_frames`` (resizing commutes with its
@@ -13,8 +14,9 @@ own RGB output differs by about 6); for each frame the GPU then makes
 
 Both go to host memory (about 150 kB per frame for ``model``), so any window's frames can be served
 after shot detection has placed the windows, with no second decode. Frame ``i`` here is the ``i``-th
-frame in display order, as for decord and ffprobe; a file whose NVDEC frame count differs from the
-expected count is refused (``NvdecError``) so that the caller falls back to the CPU decode.
+frame in display order, as for decord and ffprobe (NVDEC hands frames over in display order; they are
+also put in timestamp order when every timestamp is distinct); a file whose NVDEC frame count differs from
+the expected count is refused (``NvdecError``) so that the caller falls back to the CPU decode.
 """
 
 from __future__ import annotations
@@ -27,7 +29,10 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from cogvlm_media.media import yuv
 from cogvlm_media.media.decode import SMALL_H, SMALL_W
+from cogvlm_media.media.sws_scale import SmallFrames
+from cogvlm_media.media.yuv import BT601, Colour
 
 MODEL_SIZE = 224
 BATCH = 16  # frames converted per GPU step (about 1 GB of temporaries at 1080p)
@@ -84,6 +89,7 @@ class DecodedVideo:
     model: np.ndarray  # uint8 (N, 224, 224, 3)
     width: int
     height: int
+    colour: Colour = BT601  # the conversion used
 
     def __len__(self) -> int:
         return len(self.small)
@@ -97,32 +103,9 @@ class DecodedVideo:
         return self.model[idx] if idx else np.zeros((0, MODEL_SIZE, MODEL_SIZE, 3), np.uint8)
 
 
-def _yuv_to_rgb(y, u, v):
-    """uint8 Y, U, V (same shapes) -> RGB uint8 ``(..., 3)``: BT.601 limited range, as swscale."""
-    import torch
-
-    y = y.float().sub_(16).mul_(1.164383)
-    u, v = u.float().sub_(128), v.float().sub_(128)
-    rgb = torch.stack([y + 1.596027 * v, y - 0.391762 * u - 0.812968 * v, y + 2.017232 * u], dim=-1)
-    return rgb.round_().clamp_(0, 255).to(torch.uint8)
-
-
-def _planes(nv12, height: int, width: int):
-    b = nv12.shape[0]
-    uv = nv12[:, height:height + height // 2, :width].reshape(b, height // 2, width // 2, 2)
-    return nv12[:, :height, :width], uv[..., 0], uv[..., 1]
-
-
-def nv12_to_rgb(nv12, height: int, width: int):
-    """NV12 frames ``(B, H * 3 / 2, W)`` uint8 -> RGB ``(B, H, W, 3)`` uint8, as swscale converts untagged
-    4:2:0 (what decord returns): BT.601 limited range, each chroma sample used for its 2x2 pixels."""
-    y, u, v = _planes(nv12, height, width)
-    return _yuv_to_rgb(y, _full(u, height, width), _full(v, height, width))
-
-
-def _full(chroma, height: int, width: int):
-    """A 4:2:0 chroma plane at full size (each sample for its 2x2 pixels)."""
-    return chroma.repeat_interleave(2, dim=1).repeat_interleave(2, dim=2)[:, :height, :width]
+def nv12_to_rgb(nv12, height: int, width: int, colour: Colour = BT601):
+    """NV12 frames -> RGB ``(B, H, W, 3)`` uint8 as decord's swscale converts them (see ``media.yuv``)."""
+    return yuv.nv12_to_rgb(nv12, height, width, colour)
 
 
 def _taps(n_in: int, n_out: int, start: int, count: int, device):
@@ -141,40 +124,32 @@ class Nv12Converter:
 
     Model frames: the RGB (as ``nv12_to_rgb``) of just the 2x2 source pixels each output pixel of the
     224x224 crop reads, combined with the bilinear filter's own weights in its own order: the same values
-    as ``FrameConverter`` on ``nv12_to_rgb``'s frames. Small frames: the planes averaged to 48x27, then
-    converted (a box filter either way; within a level of converting first, except where RGB clips)."""
+    as ``FrameConverter`` on ``nv12_to_rgb``'s frames. Small frames: as ffmpeg's ``scale=48:27`` makes
+    them for the CPU decode (``sws_scale.SmallFrames``)."""
 
-    def __init__(self, height: int, width: int, device, size: int = MODEL_SIZE):
-        self.height, self.width, self.size = height, width, size
+    def __init__(self, height: int, width: int, device, size: int = MODEL_SIZE, colour: Colour = BT601):
+        self.height, self.width, self.size, self.colour = height, width, size, colour
         new_h, new_w, top, left = model_geometry(height, width, size)
         self.rows = _taps(height, new_h, top, size, device)
         self.cols = _taps(width, new_w, left, size, device)
+        self.small = SmallFrames(height, width, SMALL_H, SMALL_W, device, colour)
 
     def __call__(self, nv12):
         import torch
-        import torch.nn.functional as F
 
-        y, u, v = _planes(nv12, self.height, self.width)
-
-        def area(plane):  # chroma at full size first, so that every plane averages the same pixels
-            if plane.shape[1:] != y.shape[1:]:
-                plane = _full(plane, self.height, self.width)
-            return F.interpolate(plane.unsqueeze(1).float(), size=(SMALL_H, SMALL_W), mode="area")[:, 0] \
-                .round_().to(torch.uint8)
-
-        small = _yuv_to_rgb(area(y), area(u), area(v))
+        y, u, v = yuv.nv12_planes(nv12, self.height, self.width)
         (r0, r1, wr), (c0, c1, wc) = self.rows, self.cols
 
         def pixel(r, c):
             yy = y.index_select(1, r).index_select(2, c)
             uu = u.index_select(1, r // 2).index_select(2, c // 2)
             vv = v.index_select(1, r // 2).index_select(2, c // 2)
-            return _yuv_to_rgb(yy, uu, vv).float()
+            return yuv.yuv_to_rgb(yy, uu, vv, self.colour).float()
 
         h1, w1 = wr.view(1, -1, 1, 1), wc.view(1, 1, -1, 1)
         h0, w0 = 1 - h1, 1 - w1
         out = h0 * (w0 * pixel(r0, c0) + w1 * pixel(r0, c1)) + h1 * (w0 * pixel(r1, c0) + w1 * pixel(r1, c1))
-        return small, out.round_().clamp_(0, 255).to(torch.uint8)
+        return self.small(nv12), out.round_().clamp_(0, 255).to(torch.uint8)
 
 
 class FrameConverter:
@@ -202,7 +177,7 @@ class FrameConverter:
 
 
 def _open(nvc, path: str, gpu: int, threaded: bool, batch: int):
-    # NV12 out, converted here: PyNvVideoCodec's own RGB uses another matrix than decord (MAD ~6 levels)
+    # NV12 out, converted here: PyNvVideoCodec's own RGB takes BT.709 for untagged streams (decord: BT.601)
     kind = nvc.OutputColorType.NATIVE
     if threaded:  # decodes ahead in a thread of its own while this one converts
         return nvc.ThreadedDecoder(path, 2 * batch, gpu_id=gpu, use_device_memory=True, output_color_type=kind)
@@ -210,15 +185,18 @@ def _open(nvc, path: str, gpu: int, threaded: bool, batch: int):
 
 
 def decode_once(path: str | os.PathLike[str], expected_frames: int | None = None, gpu: int = 0,
-                progress: Progress | None = None, batch: int = BATCH, threaded: bool = False) -> DecodedVideo:
-    """Decode every frame of ``path`` once with NVDEC; see the module docstring. The conversions run on a
-    CUDA stream of their own, so decodes in several threads (and the model) do not wait for each other."""
+                progress: Progress | None = None, batch: int = BATCH, threaded: bool = False,
+                colour: Colour | None = None) -> DecodedVideo:
+    """Decode every frame of ``path`` once with NVDEC; see the module docstring. ``colour``: how to convert
+    to RGB (default: what the stream's tags say, read with ffprobe). The conversions run on a CUDA stream of
+    their own, so decodes in several threads (and the model) do not wait for each other."""
     reason = unavailable_reason(gpu)
     if reason:
         raise NvdecError(reason)
     import PyNvVideoCodec as nvc
     import torch
 
+    colour = colour or yuv.colour_of(path) or BT601
     try:
         decoder = _open(nvc, os.fspath(path), gpu, threaded, batch)
         meta = decoder.get_stream_metadata()
@@ -226,45 +204,58 @@ def decode_once(path: str | os.PathLike[str], expected_frames: int | None = None
     except Exception as exc:  # unsupported codec or container, corrupt file
         raise NvdecError(f"NVDEC cannot open the file ({str(exc).splitlines()[0][:160] if str(exc) else exc})") \
             from None
-    width, height = int(meta.width), int(meta.height)
+    device = torch.device("cuda", gpu)
+    try:
+        with torch.cuda.device(device), torch.inference_mode(), torch.cuda.stream(torch.cuda.Stream(device)):
+            return read_all(decoder, count, int(meta.width), int(meta.height), device, colour, expected_frames,
+                            progress, batch)
+    finally:
+        if threaded:
+            decoder.end()
+
+
+def read_all(decoder, count: int, width: int, height: int, device, colour: Colour = BT601,
+             expected_frames: int | None = None, progress: Progress | None = None,
+             batch: int = BATCH) -> DecodedVideo:
+    """Every frame ``decoder.get_batch_frames`` gives (NV12 frames with ``__dlpack__`` and ``getPTS``),
+    converted on ``device``, in presentation order."""
+    import torch
+
+    if height % 2 or width % 2:
+        raise NvdecError(f"odd picture size {width}x{height}: the CPU decode is used")
     total = expected_frames or count
     capacity = max(total, count) + 2
     small = np.empty((capacity, SMALL_H, SMALL_W, 3), np.uint8)
     model = torch.empty((capacity, MODEL_SIZE, MODEL_SIZE, 3), dtype=torch.uint8)
-    device = torch.device("cuda", gpu)
-    convert = Nv12Converter(height, width, device) if height % 2 == 0 and width % 2 == 0 else None
-    full = FrameConverter(height, width)
+    convert = Nv12Converter(height, width, device, colour=colour)
     done = 0
-    pts: list[int] = []
-    with torch.cuda.device(device), torch.inference_mode(), torch.cuda.stream(torch.cuda.Stream(device)):
-        while done < count:
-            frames = decoder.get_batch_frames(min(batch, count - done))
-            if not frames:
-                break
-            nv12 = torch.stack([torch.from_dlpack(f) for f in frames])
-            if nv12.ndim != 3 or nv12.shape[1] != height * 3 // 2 or nv12.shape[2] < width:
-                raise NvdecError(f"unexpected NVDEC frame layout {tuple(nv12.shape)} for {width}x{height}")
-            s, m = convert(nv12) if convert is not None else full(nv12_to_rgb(nv12, height, width))
-            n = len(frames)
-            if done + n > capacity:
-                raise NvdecError(f"NVDEC decoded more frames than the {total} expected")
-            small[done:done + n] = s.cpu().numpy()
-            model[done:done + n].copy_(m)
-            pts += [_pts(f) for f in frames]
-            done += n
-            del frames, nv12
-            if progress:
-                progress(min(done, total), total)
-    if threaded:
-        decoder.end()
+    pts: list[int | None] = []
+    while done < count:
+        frames = decoder.get_batch_frames(min(batch, count - done))
+        if not frames:
+            break
+        nv12 = torch.stack([torch.from_dlpack(f) for f in frames])
+        if nv12.ndim != 3 or nv12.shape[1] < height * 3 // 2 or nv12.shape[2] < width:
+            raise NvdecError(f"unexpected NVDEC frame layout {tuple(nv12.shape)} for {width}x{height}")
+        s, m = convert(nv12)
+        n = len(frames)
+        if done + n > capacity:
+            raise NvdecError(f"NVDEC decoded more frames than the {total} expected")
+        small[done:done + n] = s.cpu().numpy()
+        model[done:done + n].copy_(m)
+        pts += [_pts(f) for f in frames]
+        done += n
+        del frames, nv12
+        if progress:
+            progress(min(done, total), total)
     if expected_frames is not None and abs(done - expected_frames) > 1:
         raise NvdecError(f"NVDEC decoded {done} frames but {expected_frames} were expected")
     if done == 0:
         raise NvdecError("NVDEC decoded no frames")
     order = presentation_order(pts)
     if order is None:
-        return DecodedVideo(small=small[:done], model=model[:done].numpy(), width=width, height=height)
-    return DecodedVideo(small=small[order], model=model.numpy()[order], width=width, height=height)
+        return DecodedVideo(small=small[:done], model=model[:done].numpy(), width=width, height=height, colour=colour)
+    return DecodedVideo(small=small[order], model=model.numpy()[order], width=width, height=height, colour=colour)
 
 
 def _pts(frame) -> int | None:
@@ -276,8 +267,9 @@ def _pts(frame) -> int | None:
 
 def presentation_order(pts: Sequence[int | None]) -> np.ndarray | None:
     """Frame ``i`` is the ``i``-th in presentation order, as decord and ffprobe count: the permutation that
-    sorts the decoded frames by timestamp, or None when they already are in order (or have none)."""
-    if not len(pts) or any(p is None for p in pts):
+    sorts the decoded frames by timestamp, or None when they already are in order, or when the timestamps
+    cannot order them (one missing, or two alike: NVDEC's own display order is kept)."""
+    if not len(pts) or any(p is None for p in pts) or len(set(pts)) != len(pts):
         return None
     order = np.argsort(np.asarray(pts, dtype=np.int64), kind="stable")
     return None if np.array_equal(order, np.arange(len(pts))) else order
