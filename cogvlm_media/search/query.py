@@ -97,7 +97,8 @@ def _rows(session: Session, keys: list[int]) -> dict[int, _Row]:
     if ids["segment"]:
         for s in session.scalars(select(TranscriptSegment).where(TranscriptSegment.id.in_(ids["segment"]))):
             out[make_key(SEGMENT, s.id)] = _Row(s.asset_id, "transcript", s.start, s.end,
-                                                segment_text(s.text, s.speaker), False, list(s.words or []))
+                                                segment_text(s.text, s.speaker, s.speaker_label), False,
+                                                list(s.words or []))
     return out
 
 

@@ -1,5 +1,5 @@
-"""Who speaks is searchable: a transcript segment's document holds its speaker (the voice's name, else the
-file's label), so a plain search for a named speaker finds what they said; naming and renaming a voice
+"""Who speaks is searchable: a transcript segment's document starts with the name an editor gave its voice,
+so a plain search for a named speaker finds what they said; naming and renaming a voice
 (`speakers name`, through the change log and ``asset_changed``) re-index it, and the old name stops matching."""
 
 from __future__ import annotations
@@ -70,11 +70,12 @@ def spoken_by(label: str) -> list[float]:
     return [start for start, who, _ in SAID if who == label]
 
 
-def test_segment_text_names_the_speaker():
-    assert segment_text(" Good morning. ", "Maria Keller") == "Maria Keller: Good morning."
-    assert segment_text("Good morning.", None) == "Good morning."
-    assert segment_text("Good morning.", "  ") == "Good morning."
-    assert segment_text("   ", "Speaker 1") == ""
+def test_segment_text_names_a_named_speaker():
+    assert segment_text(" Good morning. ", "Maria Keller", "Speaker 1") == "Maria Keller: Good morning."
+    assert segment_text("Good morning.", "Speaker 1", "Speaker 1") == "Good morning."  # only the file's label
+    assert segment_text("Good morning.", None, None) == "Good morning."
+    assert segment_text("Good morning.", "  ", "Speaker 1") == "Good morning."
+    assert segment_text("   ", "Maria Keller", "Speaker 1") == ""
 
 
 def test_a_named_speaker_is_found_by_name_and_a_rename_moves_the_index(home):
@@ -93,9 +94,10 @@ def test_a_named_speaker_is_found_by_name_and_a_rename_moves_the_index(home):
     hybrid = search(settings, "Maria Keller")
     top = hybrid[:len(spoken_by("Speaker 1"))]
     assert sorted((h["asset_id"], h["time"]) for h in top) == [(asset, t) for t in spoken_by("Speaker 1")]
-    # the unnamed speaker keeps the file's label in its text
+    # the unnamed speaker's lines are the words alone ("speaker" would match every line; --speaker finds labels)
     other = search(settings, "fishermen dawn", "--mode", "lexical", "--asset", str(asset))
-    assert other[0]["text"] == "Speaker 2: The fishermen were up before dawn."
+    assert other[0]["text"] == "The fishermen were up before dawn."
+    assert search(settings, "speaker", "--mode", "lexical") == []
     # --speaker with a query that names her still agrees with the turns
     both = search(settings, "Maria Keller", "--mode", "lexical", "--speaker", "Maria Keller")
     assert sorted(h["time"] for h in both) == spoken_by("Speaker 1")
