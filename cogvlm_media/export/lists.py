@@ -31,11 +31,15 @@ def rows(p: Plan) -> list[dict]:
 
 
 def to_json(p: Plan) -> str:
-    """Timecodes here are the file's own (source) timecode; ``frame`` counts from the first frame."""
+    """Timecodes here are the file's own (source) timecode; ``frame`` counts from the first frame.
+    Each asset also lists its people's appearances and its speaker turns (seconds from the first frame;
+    added within schema version 1: readers ignore keys they do not know, the importer among them)."""
     data = {"format": LIST_FORMAT, "schema_version": LIST_VERSION, "kinds": list(p.kinds),
             "assets": [{"id": c.asset_id, "file": c.path, "fps": {"num": c.rate.numerator, "den": c.rate.denominator},
                         "frame_count": c.frame_count, "start_frame": c.source_start,
-                        "markers": [r for r in rows(p) if r["asset_id"] == c.asset_id]} for c in p.clips]}
+                        "markers": [r for r in rows(p) if r["asset_id"] == c.asset_id],
+                        "appearances": [dict(a) for a in c.appearances],
+                        "speaker_turns": [dict(t) for t in c.speaker_turns]} for c in p.clips]}
     return json.dumps(data, indent=2, ensure_ascii=False) + "\n"
 
 

@@ -16,10 +16,13 @@ from pathlib import Path
 
 import opentimelineio as otio
 from opentimelineio import opentime
+from sqlalchemy.orm import object_session
 
 from cogvlm_media.media.timecode import is_drop_frame_rate, parse_timecode
 from cogvlm_media.media.timecode import label as timecode_label
 from cogvlm_media.store.models import Asset
+from cogvlm_media.store.people_queries import appearance_spans
+from cogvlm_media.store.speakers import named_turns
 from cogvlm_media.store.queries import KINDS, Mark, marks_for  # noqa: F401 (exporters read them from here)
 from cogvlm_media.store.fspath import shown
 from cogvlm_media.plain_text import one_line
@@ -110,6 +113,10 @@ class Placement:
     height: int = 0
     has_audio: bool = False
     cues: list[Cue] = field(default_factory=list)  # the transcript, for subtitle formats
+    # who is seen and who speaks (seconds from the file's first frame), carried as metadata:
+    # {person_id, name (null until named), start, end} and {label, name (null until named), start, end}
+    appearances: list[dict] = field(default_factory=list)
+    speaker_turns: list[dict] = field(default_factory=list)
 
 
 @dataclass
@@ -143,6 +150,14 @@ def _drop(text: str | None, rate: Fraction) -> bool:
     return bool(text and ";" in text) and is_drop_frame_rate(rate)
 
 
+def people_and_speakers(asset: Asset) -> tuple[list[dict], list[dict]]:
+    """The asset's appearances and speaker turns, read through the session that holds it (none without one)."""
+    session = object_session(asset)
+    if session is None or asset.id is None:
+        return [], []
+    return appearance_spans(session, asset.id), named_turns(session, asset.id)
+
+
 def placement(asset: Asset, kinds: tuple[str, ...], record_offset: int = 0) -> Placement:
     rate = Fraction(asset.fps_num, asset.fps_den)
     source_start = 0
@@ -152,11 +167,13 @@ def placement(asset: Asset, kinds: tuple[str, ...], record_offset: int = 0) -> P
         except ValueError:
             source_start = 0
     path = asset.paths[-1].path if asset.paths else f"asset-{asset.id}"
+    appearances, turns = people_and_speakers(asset)
     return Placement(asset_id=asset.id, path=path, name=one_line(shown(Path(path).name)), rate=rate,
                      frame_count=asset.frame_count, source_start=source_start,
                      source_drop=_drop(asset.start_timecode, rate), record_offset=record_offset,
                      marks=marks_for(asset, kinds), width=asset.width or 0, height=asset.height or 0,
-                     has_audio=bool(asset.has_audio), cues=cues_of(asset))
+                     has_audio=bool(asset.has_audio), cues=cues_of(asset), appearances=appearances,
+                     speaker_turns=turns)
 
 
 def plan(assets: list[Asset], *, kinds: tuple[str, ...] = KINDS, start_tc: str | None = None,
@@ -191,6 +208,7 @@ def to_otio(p: Plan, *, relative_clip_markers: bool = False, sequence_markers: b
             comments_in: str | None = None, audio: bool = True) -> otio.schema.Timeline:
     """The plan as an OTIO timeline: one video track, one clip per asset, markers on the clips (in the
     clip's media time, i.e. from its source start timecode) with a ``cogvlm_media`` metadata namespace.
+    The video clip's own ``cogvlm_media`` metadata holds its asset id, appearances and speaker turns.
     With ``audio`` and any asset with sound, an ``A1`` audio track holds the same clips (no markers),
     with a gap where a file has no audio.
 
@@ -208,7 +226,8 @@ def to_otio(p: Plan, *, relative_clip_markers: bool = False, sequence_markers: b
                                        opentime.RationalTime(c.frame_count, rate))
         ref = otio.schema.ExternalReference(target_url=file_url(c.path), available_range=available)
         clip = otio.schema.Clip(name=c.name, media_reference=ref, source_range=available)
-        clip.metadata[NAMESPACE] = {"asset_id": c.asset_id}
+        clip.metadata[NAMESPACE] = {"asset_id": c.asset_id, "appearances": [dict(a) for a in c.appearances],
+                                    "speaker_turns": [dict(t) for t in c.speaker_turns]}
         base = 0 if relative_clip_markers else c.source_start
         for mk in c.marks:
             clip.markers.append(_marker(mk, base + mk.frame, rate, comments_in))

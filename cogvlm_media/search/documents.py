@@ -1,8 +1,8 @@
 """What is searchable, read from the database (the source of truth).
 
-One document per live marker (scenes, speech, key moments, editor notes, on-screen text events:
-name and note), per
-captioned analysis window and per transcript segment. A document's key packs the table and the row
+One document per live marker (scenes, speech, key moments, editor notes, on-screen text events,
+people's appearances: name and note), per captioned analysis window and per transcript segment (the
+name an editor gave its voice, then what is said). A document's key packs the table and the row
 id into one integer (``source << 40 | id``) so that every index can name it without a lookup table.
 Superseded markers are left out; verified markers carry ``verified`` so ranking can prefer them.
 """
@@ -93,12 +93,24 @@ def _windows(session: Session, where) -> Iterator[Document]:
             yield Document(make_key(WINDOW, rid), aid, "caption", start, end, caption.strip())
 
 
+def segment_text(text: str, speaker: str | None, label: str | None = None) -> str:
+    """What a transcript segment is found by and shown as: the name an editor gave its voice, then what
+    is said ("Maria Keller: Good morning."); the words alone otherwise. ``speaker`` is the segment's shown
+    speaker and ``label`` the file's own "Speaker N": a speaker that is only its label adds nothing, since
+    "speaker" would then match every diarized line ("when does the speaker stand up"); ``--speaker``
+    finds labels. Naming a voice rewrites ``speaker`` (logged by the change triggers): the index follows."""
+    text, speaker = (text or "").strip(), (speaker or "").strip()
+    named = speaker and speaker != (label or "").strip()
+    return f"{speaker}: {text}" if text and named else text
+
+
 def _segments(session: Session, where) -> Iterator[Document]:
     rows = session.execute(select(TranscriptSegment.id, TranscriptSegment.asset_id, TranscriptSegment.start,
-                                  TranscriptSegment.end, TranscriptSegment.text).where(*where))
-    for rid, aid, start, end, text in rows:
+                                  TranscriptSegment.end, TranscriptSegment.text, TranscriptSegment.speaker,
+                                  TranscriptSegment.speaker_label).where(*where))
+    for rid, aid, start, end, text, speaker, label in rows:
         if text.strip():
-            yield Document(make_key(SEGMENT, rid), aid, "transcript", start, end, text.strip())
+            yield Document(make_key(SEGMENT, rid), aid, "transcript", start, end, segment_text(text, speaker, label))
 
 
 def documents_for(session: Session, asset_ids: Iterable[int]) -> dict[int, list[Document]]:

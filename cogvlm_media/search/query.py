@@ -11,7 +11,7 @@ from sqlalchemy import select
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session, selectinload
 
-from cogvlm_media.search.documents import MARKER, SEGMENT, WINDOW, make_key, marker_text, split_key
+from cogvlm_media.search.documents import MARKER, SEGMENT, WINDOW, make_key, marker_text, segment_text, split_key
 from cogvlm_media.search.backend import Filters, SearchBackend
 from cogvlm_media.search.sentence_vectors import Embedder, get_embedder
 from cogvlm_media.search.hybrid import Fused, Ranked, fuse, rank
@@ -96,7 +96,8 @@ def _rows(session: Session, keys: list[int]) -> dict[int, _Row]:
                 out[make_key(WINDOW, w.id)] = _Row(w.asset_id, "caption", w.start, w.end, w.caption, False)
     if ids["segment"]:
         for s in session.scalars(select(TranscriptSegment).where(TranscriptSegment.id.in_(ids["segment"]))):
-            out[make_key(SEGMENT, s.id)] = _Row(s.asset_id, "transcript", s.start, s.end, s.text, False,
+            out[make_key(SEGMENT, s.id)] = _Row(s.asset_id, "transcript", s.start, s.end,
+                                                segment_text(s.text, s.speaker, s.speaker_label), False,
                                                 list(s.words or []))
     return out
 

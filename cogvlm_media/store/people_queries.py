@@ -86,6 +86,16 @@ def appearances(session: Session, person_id: int | None = None, asset_id: int | 
     return out
 
 
+def appearance_spans(session: Session, asset_id: int) -> list[dict]:
+    """The asset's appearances in time order: ``person_id``, ``name`` (null until an editor names the
+    person), ``start``, ``end`` (seconds from the file's first frame); for exports."""
+    rows = session.execute(select(PersonAppearance.person_id, Person.name, PersonAppearance.start,
+                                  PersonAppearance.end).join(Person, Person.id == PersonAppearance.person_id)
+                           .where(PersonAppearance.asset_id == asset_id)
+                           .order_by(PersonAppearance.start, PersonAppearance.person_id))
+    return [{"person_id": pid, "name": name, "start": a, "end": b} for pid, name, a, b in rows]
+
+
 def face_strip(session: Session, asset_id: int) -> list[dict]:
     """One entry per person seen in the asset: the first time and the box of their best face there."""
     best: dict[int, FaceRow] = {}

@@ -157,6 +157,15 @@ def speaker_turns(session: Session, asset_id: int) -> list[tuple[float, float, s
     return [(a, b, shown.get(label, label)) for a, b, label in rows]
 
 
+def named_turns(session: Session, asset_id: int) -> list[dict]:
+    """Every turn of the asset, in time order: ``label`` (the file's own), ``name`` (the voice's, null
+    until an editor names it), ``start``, ``end`` (seconds from the file's first frame); for exports."""
+    names = {s["label"]: s["name"] for s in asset_speakers(session, asset_id)}
+    rows = session.execute(select(SpeakerTurnRow.start, SpeakerTurnRow.end, SpeakerTurnRow.label)
+                           .where(SpeakerTurnRow.asset_id == asset_id).order_by(SpeakerTurnRow.index))
+    return [{"label": label, "name": names.get(label), "start": a, "end": b} for a, b, label in rows]
+
+
 def turns_of(session: Session, speaker: str, asset_ids: list[int] | None = None) -> dict[int, list[tuple[float, float]]]:
     """Where ``speaker`` (a voice's name or a file's label, case-insensitive) speaks: {asset_id: [(start, end)]}."""
     want = speaker.strip().casefold()

@@ -84,6 +84,12 @@ def test_named_voice_keeps_its_name_in_another_file(home, tmp_path):
     assert all(h["time"] >= dialogue.spoken[1].start - 0.5 for h in other["hits"])
     nobody = json.loads(cli("search", "the", "--speaker", "Nobody", "--json").stdout)
     assert nobody["count"] == 0
+    # a plain search for the name finds what that voice said, in both files, and nothing else
+    by_name = json.loads(cli("search", "Ada Lovelace", "--mode", "lexical", "-n", "50", "--json").stdout)
+    assert by_name["hits"] and {h["asset_id"] for h in by_name["hits"]} == {1, 2}
+    for hit in by_name["hits"]:
+        assert hit["kind"] == "transcript" and hit["text"].startswith("Ada Lovelace: "), hit
+        assert any(a - 0.25 <= hit["time"] < b for a, b in ada[hit["asset_id"]]), hit
 
 
 def test_naming_an_unknown_speaker_is_one_line(home, tmp_path):

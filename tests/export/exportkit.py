@@ -56,7 +56,7 @@ class Env:
         return result
 
 
-def record(engine, path: Path, scenes=SCENES, moments=MOMENTS) -> int:
+def record(engine, path: Path, scenes=SCENES, moments=MOMENTS, transcript=None, speakers=None) -> int:
     media = probe(str(path))
     windows = []
     step = 12.0
@@ -74,7 +74,8 @@ def record(engine, path: Path, scenes=SCENES, moments=MOMENTS) -> int:
         moments=[records.KeyMoment(t, n, note, kind, d) for t, n, note, kind, d in moments])
     with write_session(engine) as session:
         asset = record_analysis(session, state=FileState.of(str(path)), fingerprint=fingerprint(path), media=media,
-                                shots=[], transcript=None, windows=windows, analysis=analysis)
+                                shots=[], transcript=transcript, windows=windows, analysis=analysis,
+                                speakers=speakers)
         return asset.id
 
 

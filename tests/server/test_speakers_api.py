@@ -19,6 +19,13 @@ def test_list_and_name_a_speaker(client, archive):
     doc = client.get(f"{API}/assets/{archive.speech}").json()
     assert doc["transcript"]["segments"] and {s["speaker"] for s in doc["transcript"]["segments"]} == {"Narrator"}
     assert {t["speaker"] for t in doc["speaker_turns"]} == {"Narrator"}
+    # the name is searchable: every segment of that voice, and nothing else
+    found = client.get(f"{API}/search", params={"q": "Narrator", "mode": "lexical", "limit": 100}).json()
+    ids = [h["id"] for h in found["hits"]] + [c["id"] for h in found["hits"] for c in h["collapsed"]]  # 5 s apart
+    assert sorted(ids) == sorted(s["id"] for s in doc["transcript"]["segments"])
+    assert {h["source"] for h in found["hits"]} == {"segment"}
+    texts = {f"Narrator: {s['text']}" for s in doc["transcript"]["segments"]}
+    assert found["hits"] and all(h["text"] in texts for h in found["hits"])
 
 
 def test_bad_speaker_requests(client, archive):
