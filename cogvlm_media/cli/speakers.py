@@ -1,4 +1,4 @@
-"""`cogvlm-media speakers list ASSET` and `cogvlm-media speakers name ASSET LABEL NAME`."""
+"""`cogvlm-media speakers list ASSET`, `speakers name ASSET LABEL NAME` and `speakers rename OLD NEW`."""
 
 from __future__ import annotations
 
@@ -72,3 +72,24 @@ def register(app: typer.Typer) -> None:
         others = [str(a) for a in changed if a != asset_id]
         console.print(f"{label} of asset {asset_id} is now {name.strip()!r}"
                       + (f"; the same voice in asset(s) {', '.join(others)} too" if others else ""), markup=False)
+
+    @group.command("rename")
+    def rename_cmd(
+        ctx: typer.Context,
+        old: str = typer.Argument(..., help="The voice's current name."),
+        new: str = typer.Argument(..., help="Its new name, shown in every file where the voice speaks."),
+    ) -> None:
+        """Rename a named voice everywhere (`name` instead changes which voice one file's speaker is)."""
+        from cogvlm_media import hooks
+        from cogvlm_media.store.engine import write_session
+        from cogvlm_media.store.speakers import SpeakerNotFound, rename_voice
+
+        st = state(ctx)
+        try:
+            with write_session(st.engine) as session:
+                changed = rename_voice(session, old, new)
+        except (SpeakerNotFound, ValueError) as exc:
+            raise fail(str(exc)) from None
+        for changed_id in changed:
+            hooks.emit("asset_changed", st.engine, st.settings, asset_id=changed_id)
+        console.print(f"{old.strip()!r} is now {new.strip()!r} in {len(changed)} file(s)", markup=False)

@@ -138,6 +138,28 @@ def name_speaker(session: Session, asset_id: int, label: str, name: str, match: 
     return sorted(changed)
 
 
+def rename_voice(session: Session, old: str, new: str) -> list[int]:
+    """Rename the voice called ``old`` to ``new`` in every file where it speaks (``name`` instead corrects
+    which voice one file's speaker is). Returns the ids of the assets whose speakers show the new name.
+    An existing voice called ``new`` is an error: two voices cannot share a name."""
+    old, new = old.strip(), new.strip()
+    if not new:
+        raise ValueError("a speaker's name cannot be empty")
+    voice = session.scalars(select(Voice).where(Voice.name == old)).first()
+    if voice is None:
+        known = ", ".join(repr(n) for n in session.scalars(select(Voice.name).order_by(Voice.name))) or "none"
+        raise SpeakerNotFound(f"no voice is named {old!r} (named voices: {known})")
+    if new != old and session.scalars(select(Voice.id).where(Voice.name == new)).first() is not None:
+        raise ValueError(f"a voice is already named {new!r}; name that file's speaker instead to join it")
+    voice.name = new
+    changed = set()
+    for speaker in session.scalars(select(AssetSpeaker).where(AssetSpeaker.voice_id == voice.id)):
+        _show(session, speaker, new)
+        changed.add(speaker.asset_id)
+    session.flush()
+    return sorted(changed)
+
+
 def asset_speakers(session: Session, asset_id: int) -> list[dict]:
     """The asset's speakers: label, shown name, seconds spoken and number of turns."""
     names = dict(session.execute(select(Voice.id, Voice.name)).all())

@@ -121,3 +121,30 @@ def test_a_named_speaker_is_found_by_name_and_a_rename_moves_the_index(home):
     # the index agrees with the database document by document
     check = searchkit.cli(settings, "reindex", "--check", "--no-repair")
     assert check.exit_code == 0, check.output
+
+
+def test_rename_moves_a_voice_name_in_every_file(home):
+    settings, engine = home
+    first = add_dialogue(settings, engine, "harbour.mov")
+    later = add_dialogue(settings, engine, "later.mov", (VOICE_D, VOICE_A))  # her voice is Speaker 2 there
+    assert searchkit.cli(settings, "speakers", "name", first, "Speaker 1", "Maria Keller").exit_code == 0
+    assert len(search(settings, "Keller", "--mode", "lexical")) == len(spoken_by("Speaker 1")) + len(spoken_by("Speaker 2"))
+
+    renamed = searchkit.cli(settings, "speakers", "rename", "Maria Keller", "Maria Schmidt")
+    assert renamed.exit_code == 0, renamed.output
+    assert "in 2 file(s)" in renamed.output
+    assert search(settings, "Keller", "--mode", "lexical") == []
+    hits = search(settings, "Schmidt", "--mode", "lexical")
+    assert sorted((h["asset_id"], h["time"]) for h in hits) == sorted(
+        [(first, t) for t in spoken_by("Speaker 1")] + [(later, t) for t in spoken_by("Speaker 2")])
+    listed = json.loads(searchkit.cli(settings, "speakers", "list", later, "--json").stdout)["speakers"]
+    assert {s["label"]: s["name"] for s in listed} == {"Speaker 1": None, "Speaker 2": "Maria Schmidt"}
+
+    # a voice not named, or a name already taken: one line, non-zero
+    missing = searchkit.cli(settings, "speakers", "rename", "Nobody", "X")
+    assert missing.exit_code != 0 and "no voice is named 'Nobody'" in missing.output
+    assert searchkit.cli(settings, "speakers", "name", first, "Speaker 2", "Tom Berg").exit_code == 0
+    taken = searchkit.cli(settings, "speakers", "rename", "Maria Schmidt", "Tom Berg")
+    assert taken.exit_code != 0 and "already named 'Tom Berg'" in taken.output
+    check = searchkit.cli(settings, "reindex", "--check", "--no-repair")
+    assert check.exit_code == 0, check.output
