@@ -213,7 +213,9 @@ def main() -> None:
             result["claim"] = bench_claims(url, args.files, args.claims)
             print(json.dumps(result["claim"], indent=1), flush=True)
         if args.placement:
+            before = os.getloadavg()
             result["placement"] = bench_placement(url, args.placement, args.queries)
+            result["placement"]["load_average_before_and_after"] = [before, os.getloadavg()]
             print(json.dumps(result["placement"], indent=1), flush=True)
         if not args.skip_lexical:
             result["lexical"] = bench_lexical(url, args.moments, args.queries)
