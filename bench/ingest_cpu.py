@@ -1,7 +1,7 @@
 """CPU ingest benchmark (issue 2): plain decode vs the full embedded ingest, per stage, plus PySceneDetect.
 
     python bench/ingest_cpu.py [--minutes 10] [--full-reference] [--skip-scenedetect] [--ocr]
-    python bench/ingest_cpu.py --signals [--minutes 10]
+    python bench/ingest_cpu.py --signals [--minutes 10] [--repeat 1]
 
 Renders once (cached under bench/cache/) a 1080p25 H.264 clip with a fixed keyframe interval (no
 keyframes forced at cuts), hard cuts, 1 s dissolves, fast pans and espeak-ng speech on about half of
@@ -292,9 +292,10 @@ def main() -> None:
     ap.add_argument("--ocr", action="store_true", help="also ingest with the text stage on (OCR on/off figure)")
     ap.add_argument("--signals", action="store_true",
                     help="only the [see] signals: off / text / faces / speakers / all on the signals clip")
+    ap.add_argument("--repeat", type=int, default=1, help="--signals: rounds (each figure is its fastest)")
     args = ap.parse_args()
     if args.signals:
-        return signals_main(args.minutes)
+        return signals_main(args.minutes, args.repeat)
 
     info = main_clip(args.minutes)
     dense = dense_clip()
@@ -338,12 +339,12 @@ def main() -> None:
     print(text)
 
 
-def signals_main(minutes: float) -> None:
+def signals_main(minutes: float, repeat: int) -> None:
     from signals_bench import run_signals
 
     load = list(os.getloadavg())
     out = {"machine": {"cpus": os.cpu_count(), "python": platform.python_version(), "platform": platform.platform(),
-                       "load_before": load}} | run_signals(minutes)
+                       "load_before": load}} | run_signals(minutes, repeat)
     RESULTS.mkdir(parents=True, exist_ok=True)
     stamp = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%SZ")
     text = json.dumps(out, indent=2)

@@ -119,6 +119,8 @@ def analyse_file(path: str, settings: Settings, media: MediaInfo | None = None,
                 if shared is not None:
                     shared.abort()  # the text stage sees the end of its frames
                 raise
+            if shared is not None:
+                shared.finish()
             shot_result.set_result(results["shots"])
             results.update((name, future.result()) for name, future in others.items())
         shots, transcript = results["shots"], results.get("speech")

@@ -107,6 +107,7 @@ class SharedDecode:
         self.path = os.fspath(path)
         self.problems: list[str] = []
         self._errors: list[str] = []
+        self._small_taken = False
         self._streams = {name: SampledStream(name, *spec, self.problems) for name, spec in streams.items()}
         split = f"[0:v:0]split={1 + len(streams)}[small_in]" + "".join(f"[{n}_in]" for n in streams)
         graph = ";".join([split, f"[small_in]scale={SMALL_W}:{SMALL_H}[small]",
@@ -145,6 +146,7 @@ class SharedDecode:
     def small(self, expected_frames: int | None = None, progress: Progress | None = None,
               chunk_frames: int = 256) -> np.ndarray:
         """Every frame at 48x27 as uint8 ``(N, 27, 48, 3)``; ``progress(done, expected_frames)`` per chunk."""
+        self._small_taken = True
         frame_bytes = SMALL_W * SMALL_H * 3
         total = expected_frames or 0
         chunks: list[bytes] = []
@@ -172,6 +174,15 @@ class SharedDecode:
         if not done:
             raise DecodeError("no decodable video frames")
         return np.frombuffer(b"".join(chunks), np.uint8).reshape(done, SMALL_H, SMALL_W, 3)
+
+    def finish(self) -> None:
+        """After the shot stage: where it did not take the small frames (a stage standing in for the
+        built-in one), read and drop them, so that the decode, and the sampled streams, run to their end."""
+        if not self._small_taken:
+            try:
+                self.small()
+            except DecodeError:
+                pass  # the sampled streams have seen their end, with the decoder's complaints
 
     def abort(self) -> None:
         """Stop the decode (the shot stage failed): the sampled readers see the end."""

@@ -69,6 +69,14 @@ def test_a_reader_that_stops_early_or_never_reads_does_not_stall_the_shot_decode
     assert len(got) == 3
 
 
+def test_finish_runs_the_decode_to_its_end_when_no_shot_stage_took_the_small_frames(clip):
+    decode = SharedDecode(clip, {"text": (0.5, W // 4, H // 4)})
+    got, thread = _read_beside(decode)
+    decode.finish()
+    thread.join(timeout=30)
+    assert len(got) == 28
+
+
 def test_an_undecodable_file_is_one_line(tmp_path):
     bad = tmp_path / "bad.mp4"
     bad.write_bytes(b"\x00\x00\x00\x18ftypmp42" + b"\x17" * 5000)
