@@ -295,7 +295,9 @@ def main() -> None:
     ap.add_argument("--repeat", type=int, default=1, help="--signals: rounds (each figure is its fastest)")
     args = ap.parse_args()
     if args.signals:
-        return signals_main(args.minutes, args.repeat)
+        from signals_bench import write_signals
+
+        return write_signals(args.minutes, args.repeat, RESULTS)
 
     info = main_clip(args.minutes)
     dense = dense_clip()
@@ -336,19 +338,6 @@ def main() -> None:
     stamp = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%SZ")
     text = json.dumps(out, indent=2)
     (RESULTS / f"ingest_cpu-{stamp}.json").write_text(text + "\n")
-    print(text)
-
-
-def signals_main(minutes: float, repeat: int) -> None:
-    from signals_bench import run_signals
-
-    load = list(os.getloadavg())
-    out = {"machine": {"cpus": os.cpu_count(), "python": platform.python_version(), "platform": platform.platform(),
-                       "load_before": load}} | run_signals(minutes, repeat)
-    RESULTS.mkdir(parents=True, exist_ok=True)
-    stamp = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%SZ")
-    text = json.dumps(out, indent=2)
-    (RESULTS / f"ingest_cpu-signals-{stamp}.json").write_text(text + "\n")
     print(text)
 
 
