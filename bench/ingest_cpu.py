@@ -1,7 +1,7 @@
 """CPU ingest benchmark (issue 2): plain decode vs the full embedded ingest, per stage, plus PySceneDetect.
 
     python bench/ingest_cpu.py [--minutes 10] [--full-reference] [--skip-scenedetect] [--ocr]
-    python bench/ingest_cpu.py --signals [--minutes 10] [--repeat 1]
+    python bench/ingest_cpu.py --signals [--minutes 10] [--repeat 1] [--configs text,faces,speakers,all]
 
 Renders once (cached under bench/cache/) a 1080p25 H.264 clip with a fixed keyframe interval (no
 keyframes forced at cuts), hard cuts, 1 s dissolves, fast pans and espeak-ng speech on about half of
@@ -293,11 +293,12 @@ def main() -> None:
     ap.add_argument("--signals", action="store_true",
                     help="only the [see] signals: off / text / faces / speakers / all on the signals clip")
     ap.add_argument("--repeat", type=int, default=1, help="--signals: rounds (each figure is its fastest)")
+    ap.add_argument("--configs", default="", help="--signals: only these, e.g. text,faces (off always runs)")
     args = ap.parse_args()
     if args.signals:
         from signals_bench import write_signals
 
-        return write_signals(args.minutes, args.repeat, RESULTS)
+        return write_signals(args.minutes, args.repeat, RESULTS, tuple(filter(None, args.configs.split(","))))
 
     info = main_clip(args.minutes)
     dense = dense_clip()

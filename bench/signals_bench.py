@@ -184,7 +184,7 @@ def speakers_found(result, truth: SignalsTruth, info: SampleInfo) -> dict:
             "model": d.model_version}
 
 
-def run_signals(minutes: float, repeat: int = 1) -> dict:
+def run_signals(minutes: float, repeat: int = 1, only: tuple[str, ...] = ()) -> dict:
     """``repeat`` rounds of the five configurations, interleaved; each configuration's figure is its
     fastest round (the least disturbed by other work on a shared machine), every round's wall time kept."""
     from signals_clip import signals_clip
@@ -203,6 +203,8 @@ def run_signals(minutes: float, repeat: int = 1) -> dict:
     runs: dict[str, dict] = {}
     for round_ in range(max(1, repeat)):
         for name, flags in CONFIGS.items():
+            if only and name not in only and name != "off":
+                continue
             print(f"signals: round {round_ + 1}, ingest with {name} ...", flush=True, file=sys.stderr)
             row, result = ingest_once(str(info.path), settings_for(*flags))
             if flags[0]:
@@ -218,7 +220,7 @@ def run_signals(minutes: float, repeat: int = 1) -> dict:
     off = runs["off"]["wall_s"]
     budgets = {name: {"ratio_to_off": round(runs[name]["wall_s"] / off, 3), "budget": limit,
                       "extra_s": round(runs[name]["wall_s"] - off, 2), "pass": runs[name]["wall_s"] / off <= limit}
-               for name, limit in BUDGETS.items()}
+               for name, limit in BUDGETS.items() if name in runs}
     return {"repeat": max(1, repeat), "clip": {"path": str(info.path.name), "seconds": info.duration, "size": f"{info.width}x{info.height}",
                      "fps": str(info.fps), "keyint": info.keyint, "shots": len(truth.shots),
                      "text_shots": len(truth.texts), "face_shots": len(truth.faces),
@@ -227,11 +229,11 @@ def run_signals(minutes: float, repeat: int = 1) -> dict:
             "budgets": budgets, "runs": runs, "load_after": list(os.getloadavg())}
 
 
-def write_signals(minutes: float, repeat: int, results: Path) -> None:
+def write_signals(minutes: float, repeat: int, results: Path, only: tuple[str, ...] = ()) -> None:
     """Run, print the JSON and write it to ``results``/ingest_cpu-signals-<UTC time>.json."""
     load = list(os.getloadavg())
     out = {"machine": {"cpus": os.cpu_count(), "python": platform.python_version(), "platform": platform.platform(),
-                       "load_before": load}} | run_signals(minutes, repeat)
+                       "load_before": load}} | run_signals(minutes, repeat, only)
     results.mkdir(parents=True, exist_ok=True)
     stamp = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%SZ")
     text = json.dumps(out, indent=2)
