@@ -186,8 +186,8 @@ def run_ingest(info: SampleInfo, text: bool = False) -> dict:
     stats_box: dict = {}
     original = shots_mod.detect_shots
 
-    def detect_with_stats(path, media, settings, frames=None, progress=None, times=None):
-        shots, stats = shots_mod.detect_shots_with_stats(path, media, settings, frames, progress, times=times)
+    def detect_with_stats(path, media, settings, frames=None, progress=None, times=None, **kw):
+        shots, stats = shots_mod.detect_shots_with_stats(path, media, settings, frames, progress, times=times, **kw)
         stats_box["stats"] = stats
         return shots
 

@@ -51,17 +51,10 @@ class Stage:
 def detect_shots_stage(item: StageInput, progress: StageProgress) -> list[records.Shot]:
     from cogvlm_media.analysis.shots import detect_shots
 
-    frames = item.small_frames
-    if frames is None and item.shared_decode is not None:  # the decode is the first half of the progress
-        frames = item.shared_decode.small(item.media.frame_count, lambda d, t: progress(d // 2, t))
-        half = len(frames) // 2
-
-        def rest(done: float, total: float) -> None:
-            progress(half + (total - half) * done // max(total, 1), total)
-        return detect_shots(item.path, item.media, item.settings, frames=frames, progress=rest,
-                            times=item.frame_times)
-    return detect_shots(item.path, item.media, item.settings, frames=frames, progress=progress,
-                        times=item.frame_times)
+    # the decode shared with the text and faces stages, when the pipeline made one, decodes the shots' frames
+    kw = {"decode": item.shared_decode.small} if item.shared_decode is not None and item.small_frames is None else {}
+    return detect_shots(item.path, item.media, item.settings, frames=item.small_frames, progress=progress,
+                        times=item.frame_times, **kw)
 
 
 def transcribe_stage(item: StageInput, progress: StageProgress) -> records.Transcript | None:
