@@ -1,6 +1,7 @@
 """CPU ingest benchmark (issue 2): plain decode vs the full embedded ingest, per stage, plus PySceneDetect.
 
     python bench/ingest_cpu.py [--minutes 10] [--full-reference] [--skip-scenedetect] [--ocr]
+    python bench/ingest_cpu.py --signals [--minutes 10] [--repeat 1] [--configs text,faces,speakers,all]
 
 Renders once (cached under bench/cache/) a 1080p25 H.264 clip with a fixed keyframe interval (no
 keyframes forced at cuts), hard cuts, 1 s dissolves, fast pans and espeak-ng speech on about half of
@@ -16,6 +17,10 @@ its length, and a 2-minute speech-dense clip. Then, in the same run, measures:
 * speech-dense: transcription speed on continuous speech;
 * optionally (``--ocr``) the same ingest with the text stage on, against the signals-off wall time
   (budget: +25 %).
+
+``--signals`` instead measures only the [see] signals on the pinned signals clip (bench/signals_clip.py,
+bench/signals_bench.py): all off, text, faces, speakers, all on, against their budgets, with what each
+found against the clip's truth; written to bench/results/ingest_cpu-signals-<UTC time>.json.
 
 Prints the JSON and writes it to bench/results/ingest_cpu-<UTC time>.json. ``pip install -e .[bench]``
 provides PySceneDetect (benchmark only).
@@ -173,15 +178,16 @@ def accuracy(found: list[int], truth: list[tuple[int, int]]) -> dict:
 
 def run_ingest(info: SampleInfo, text: bool = False) -> dict:
     from cogvlm_media.analysis import shots as shots_mod
-    from cogvlm_media.config import Settings
+    from cogvlm_media.config import AnalysisSettings, Settings
     from cogvlm_media.ingest.stages import analyse_file
 
-    settings = Settings(plugins={"text": {"enabled": text}})  # the signals-off figure has the text stage off
+    # the signals-off figure: the text, faces and speakers stages off (``text``: the text stage on)
+    settings = Settings(analysis=AnalysisSettings(faces=False, speakers=False), plugins={"text": {"enabled": text}})
     stats_box: dict = {}
     original = shots_mod.detect_shots
 
-    def detect_with_stats(path, media, settings, frames=None, progress=None, times=None):
-        shots, stats = shots_mod.detect_shots_with_stats(path, media, settings, frames, progress, times=times)
+    def detect_with_stats(path, media, settings, frames=None, progress=None, times=None, **kw):
+        shots, stats = shots_mod.detect_shots_with_stats(path, media, settings, frames, progress, times=times, **kw)
         stats_box["stats"] = stats
         return shots
 
@@ -284,7 +290,15 @@ def main() -> None:
     ap.add_argument("--full-reference", action="store_true", help="also run TransNetV2 on every window")
     ap.add_argument("--skip-scenedetect", action="store_true")
     ap.add_argument("--ocr", action="store_true", help="also ingest with the text stage on (OCR on/off figure)")
+    ap.add_argument("--signals", action="store_true",
+                    help="only the [see] signals: off / text / faces / speakers / all on the signals clip")
+    ap.add_argument("--repeat", type=int, default=1, help="--signals: rounds (each figure is its fastest)")
+    ap.add_argument("--configs", default="", help="--signals: only these, e.g. text,faces (off always runs)")
     args = ap.parse_args()
+    if args.signals:
+        from signals_bench import write_signals
+
+        return write_signals(args.minutes, args.repeat, RESULTS, tuple(filter(None, args.configs.split(","))))
 
     info = main_clip(args.minutes)
     dense = dense_clip()

@@ -277,12 +277,12 @@ def shots_from_boundaries(bounds: list[tuple[int, str, float]], times: np.ndarra
 def detect_shots_with_stats(path: str | os.PathLike[str], media: MediaInfo, settings: Settings,
                             frames: np.ndarray | None = None, progress: Progress | None = None,
                             full: bool = False, times: np.ndarray | None = None,
-                            device: str | None = None) -> tuple[list[Shot], ShotStats]:
+                            device: str | None = None, decode=None) -> tuple[list[Shot], ShotStats]:
     """Like :func:`detect_shots`, also returning what the candidate pass saved.
     ``full=True`` runs the network on every window (the reference the gated run must equal)."""
     if frames is None:
         half = (lambda d, t: progress(d // 2, t)) if progress else None
-        frames = decode_small(path, media.frame_count, half)
+        frames = decode(media.frame_count, half) if decode is not None else decode_small(path, media.frame_count, half)
         done_decode = True
     else:
         done_decode = False
@@ -321,12 +321,15 @@ def detect_shots_with_stats(path: str | os.PathLike[str], media: MediaInfo, sett
 
 def detect_shots(path: str | os.PathLike[str], media: MediaInfo, settings: Settings,
                  frames: np.ndarray | None = None, progress: Progress | None = None,
-                 times: np.ndarray | None = None, device: str | None = None) -> list[Shot]:
+                 times: np.ndarray | None = None, device: str | None = None, decode=None) -> list[Shot]:
     """Shots covering the whole file, contiguous, in order.
 
     ``frames``: the file's frames already decoded at 48x27 (``media.decode.decode_small``), so a
     pipeline that decodes once can share them; decoded here when None. ``times``: every frame's start
     time (the ingest pipeline passes decord's, so shots and windows agree on variable-rate files);
-    taken from the frame rate, or ffprobe's packet times for variable-rate files, when None.
+    taken from the frame rate, or ffprobe's packet times for variable-rate files, when None. ``decode``:
+    what decodes them when ``frames`` is None, ``decode(expected_frames, progress)`` (the ingest pipeline's
+    decode shared with the text and faces stages, ``media/shared_decode.py``); ``decode_small`` when None.
     """
-    return detect_shots_with_stats(path, media, settings, frames, progress, times=times, device=device)[0]
+    kw = {"decode": decode} if decode is not None else {}
+    return detect_shots_with_stats(path, media, settings, frames, progress, times=times, device=device, **kw)[0]

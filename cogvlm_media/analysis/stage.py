@@ -3,7 +3,9 @@
 A stage reads one file and returns a result; :func:`cogvlm_media.ingest.stages.analyse_file` runs
 every enabled stage and hands the results to the analyser on ``AnalysisInput.stage_results`` (by stage
 name). ``shots`` runs on the calling thread, since the windows are planned from it; the other stages run
-meanwhile on one background thread, one after another, in registration order (built-ins first).
+meanwhile on one background thread, one after another, in registration order (built-ins first), except
+``text`` and ``faces`` when they read the decode they share with ``shots`` (``StageInput.shared_decode``):
+each of those runs on a thread of its own, beside the shot decode.
 """
 
 from __future__ import annotations
@@ -31,6 +33,8 @@ class StageInput:
     small_frames: np.ndarray | None = None  # every frame at 48x27 when the file was decoded once (NVDEC)
     # waits for and returns the shots stage's result (None: not available); only for stages other than shots
     shots: Callable[[], list[records.Shot]] | None = None
+    # the one decode shared by the shots, text and faces stages (media/shared_decode.py), when the pipeline made one
+    shared_decode: Any = None
 
 
 def _always(settings: Settings) -> bool:
@@ -47,8 +51,10 @@ class Stage:
 def detect_shots_stage(item: StageInput, progress: StageProgress) -> list[records.Shot]:
     from cogvlm_media.analysis.shots import detect_shots
 
+    # the decode shared with the text and faces stages, when the pipeline made one, decodes the shots' frames
+    kw = {"decode": item.shared_decode.small} if item.shared_decode is not None and item.small_frames is None else {}
     return detect_shots(item.path, item.media, item.settings, frames=item.small_frames, progress=progress,
-                        times=item.frame_times)
+                        times=item.frame_times, **kw)
 
 
 def transcribe_stage(item: StageInput, progress: StageProgress) -> records.Transcript | None:
@@ -73,7 +79,13 @@ def _speakers_enabled(settings: Settings) -> bool:
 def read_text_stage(item: StageInput, progress: StageProgress) -> records.TextResult:
     from cogvlm_media.analysis.text import read_text
 
-    return read_text(item.path, item.media.width, item.media.height, item.media.duration, item.settings, progress)
+    stream = item.shared_decode.stream("text") if item.shared_decode is not None else None
+    try:
+        return read_text(item.path, item.media.width, item.media.height, item.media.duration, item.settings, progress,
+                         frames=stream)
+    finally:
+        if stream is not None:
+            stream.close()  # frames it did not take are dropped, so the shot decode goes on
 
 
 def _text_enabled(settings: Settings) -> bool:

@@ -1,7 +1,8 @@
 """The ``text`` stage: on-screen text events (slates, lower thirds, title cards) with start and end.
 
 Frames are sampled every ``step`` seconds (``[plugins.text] step``, default 0.5 s) at ``width`` pixels
-(default 960) by one ffmpeg pass (``media/sampled_frames.py``). A sampled frame is read only when it
+(default 960) by one ffmpeg pass (``media/sampled_frames.py``), or, in the ingest pipeline, by the
+decode shared with shot detection (``media/shared_decode.py``). A sampled frame is read only when it
 can hold new text:
 
 * a cut since the previous sample (its 96x54 grey thumbnail differs by more than ``CUT`` on average):
@@ -47,7 +48,7 @@ def enabled(settings: Settings) -> bool:
     return bool(options(settings)["enabled"])
 
 
-def _thumb(rgb: np.ndarray) -> np.ndarray:
+def thumbnail(rgb: np.ndarray) -> np.ndarray:
     h, w = rgb.shape[:2]
     ys = (np.arange(THUMB[1]) * h / THUMB[1]).astype(int)
     xs = (np.arange(THUMB[0]) * w / THUMB[0]).astype(int)
@@ -64,7 +65,7 @@ def _one_line(exc: Exception) -> str:
     return f"{type(exc).__name__}: {text.splitlines()[0][:120]}" if text else type(exc).__name__
 
 
-def _guarded(frames: SampledFrames, bad: list[str]):
+def _guarded(frames, bad: list[str]):
     """The sampled frames; a decode that breaks off ends the stage with what it found (an optional stage
     never fails the file)."""
     try:
@@ -74,18 +75,27 @@ def _guarded(frames: SampledFrames, bad: list[str]):
         bad.append(f"decoding stopped early ({_one_line(exc)})")
 
 
+def sampling(settings: Settings, width: int, height: int) -> tuple[float, int, int]:
+    """(step in seconds, width, height) of the frames the stage reads from a ``width`` x ``height`` video."""
+    opts = options(settings)
+    w, h = scaled_size(width, height, int(opts["width"]))
+    return float(opts["step"]), w, h
+
+
 def read_text(path: str, width: int, height: int, duration: float, settings: Settings,
-              progress=None) -> TextResult:
-    """The text events of one file (see the module docstring)."""
+              progress=None, frames=None) -> TextResult:
+    """The text events of one file (see the module docstring). ``frames``: the sampled frames from a
+    decode shared with the shot stage (``media/shared_decode.py``, sampled as :func:`sampling` says), with
+    its ``problems``; this stage's own ffmpeg pass when None."""
     opts = options(settings)
     try:
         reader = load_reader()
     except OcrUnavailable as exc:
         log.warning("on-screen text skipped: %s", exc)
         return TextResult(model_version="", skipped=str(exc))
-    w, h = scaled_size(width, height, int(opts["width"]))
-    step, period = float(opts["step"]), float(opts["period"])
-    frames = SampledFrames(path, step, w, h)
+    step, w, h = sampling(settings, width, height)
+    period = float(opts["period"])
+    frames = SampledFrames(path, step, w, h) if frames is None else frames
     tracker = TextTracker()
     previous = last_read = None
     last_time = -1e9
@@ -105,7 +115,7 @@ def read_text(path: str, width: int, height: int, duration: float, settings: Set
     for now, rgb in _guarded(frames, bad):
         sampled += 1
         try:
-            thumb = _thumb(rgb)
+            thumb = thumbnail(rgb)
             cut = previous is None or float(np.abs(thumb - previous).mean()) > CUT
             changed = last_read is None or _local_change(thumb, last_read) > CHANGE
             previous = thumb

@@ -17,6 +17,7 @@ from cogvlm_media.analysis.windows import plan_windows
 from cogvlm_media.config import Settings
 from cogvlm_media.media.frames import FrameReadError, decoded_frame_times
 from cogvlm_media.media.probe import MediaInfo, ProbeError, probe
+from cogvlm_media.media.shared_decode import SharedDecode
 
 StageCallback = Callable[[str, float, float], None]  # (stage, done, total)
 
@@ -54,6 +55,23 @@ def probe_file(path: str) -> MediaInfo:
         raise IngestError(str(exc)) from None
 
 
+def _shared_decode(path: str, media: MediaInfo, settings: Settings, enabled: list) -> SharedDecode | None:
+    """One decode for the built-in shots stage and the text and faces stages when they run: their sampled
+    frames come from the shot detection's decode instead of passes of their own over the file; None when
+    neither runs. (Stage names are unique, so "text" and "faces" are the built-ins.)"""
+    names = {s.name for s in enabled}
+    streams = {}
+    if "text" in names:
+        from cogvlm_media.analysis.text import sampling
+
+        streams["text"] = sampling(settings, media.width, media.height)
+    if "faces" in names:
+        from cogvlm_media.analysis.face_stage import stream_spec
+
+        streams["faces"] = stream_spec(media, settings)
+    return SharedDecode(path, streams) if streams else None
+
+
 def analyse_file(path: str, settings: Settings, media: MediaInfo | None = None,
                  on_stage: StageCallback | None = None, analyser=None) -> FileAnalysis:
     """``analyser``: the one to use instead of ``get_analyser(settings)`` (the batched path passes a
@@ -61,7 +79,9 @@ def analyse_file(path: str, settings: Settings, media: MediaInfo | None = None,
 
     When the analyser's frame source decodes whole files (``decode_file``: NVDEC), the file is decoded
     once, before shot detection, which takes its small frames; the windows' frames come from the same
-    decode. Otherwise shots decode their own small frames and the windows read theirs (the CPU path)."""
+    decode. Otherwise shots decode their own small frames and the windows read theirs (the CPU path); the
+    text and faces stages, when on, take their sampled frames from the shots' decode
+    (``media/shared_decode.py``)."""
     media = media or probe_file(path)
     _report(on_stage, "probe")(1, 1)
     try:
@@ -77,13 +97,16 @@ def analyse_file(path: str, settings: Settings, media: MediaInfo | None = None,
     frame_source = getattr(analyser, "frame_source", None)
     decode = getattr(frame_source, "decode_file", None)
     shot_result: Future = Future()  # a stage that needs the shots (faces) waits on it
-    source = StageInput(path=path, media=media, settings=settings, frame_times=times, shots=shot_result.result)
+    shared = _shared_decode(path, media, settings, enabled) if decode is None else None
+    source = StageInput(path=path, media=media, settings=settings, frame_times=times, shots=shot_result.result,
+                        shared_decode=shared)
     try:
         # shots on this thread (after the one decode, where there is one); the other stages meanwhile on
-        # one background thread, in registration order
-        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="stage") as pool:
-            others = {s.name: pool.submit(s.run, source, _report(on_stage, s.name))
-                      for s in enabled if s is not shot_stage}
+        # one background thread, in registration order; text and faces, reading the shot decode, on their own
+        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="stage") as pool, \
+                ThreadPoolExecutor(max_workers=2, thread_name_prefix="sampled") as beside:
+            others = {s.name: (beside if shared is not None and shared.stream(s.name) is not None else pool).submit(
+                s.run, source, _report(on_stage, s.name)) for s in enabled if s is not shot_stage}
             shot_source = source
             if decode is not None:
                 video = decode(path, len(times), progress=_report(on_stage, "decode"))
@@ -93,7 +116,11 @@ def analyse_file(path: str, settings: Settings, media: MediaInfo | None = None,
                 results: dict[str, Any] = {"shots": shot_stage.run(shot_source, _report(on_stage, "shots"))}
             except BaseException as exc:
                 shot_result.set_exception(exc)
+                if shared is not None:
+                    shared.abort()  # the text stage sees the end of its frames
                 raise
+            if shared is not None:
+                shared.finish()
             shot_result.set_result(results["shots"])
             results.update((name, future.result()) for name, future in others.items())
         shots, transcript = results["shots"], results.get("speech")
@@ -112,5 +139,7 @@ def analyse_file(path: str, settings: Settings, media: MediaInfo | None = None,
     finally:
         if decode is not None:
             frame_source.release(path)  # the decoded frames of a file that failed, too
+        if shared is not None:
+            shared.abort()  # finished by now, unless something failed
     return FileAnalysis(media=media, frame_times=times, shots=shots, transcript=transcript, windows=windows,
                         analysis=analysis, stage_results=results)

@@ -5,6 +5,9 @@ dissolves (``xfade``), so every shot boundary is known to the frame. Speech is s
 ``espeak-ng`` and placed at known offsets; each utterance's spoken extent (leading and trailing
 silence trimmed) is recorded. Frame numbers are 0-based indices of the decoded frames.
 
+Text (``Caption``, drawn with drawtext) and still pictures (``Picture``, e.g. a face photograph) can be
+laid over the joined footage at known times and places, in the same encode.
+
 ``render(path, segments, ...)`` is the general tool; ``render_sample(path)`` makes the demo clip.
 """
 
@@ -59,6 +62,31 @@ class Segment:
     transition: str = "cut"
     dissolve_frames: int = 0
     pan_speed: int = 24  # pixels per frame (``pan`` only)
+
+
+@dataclass(frozen=True)
+class Caption:
+    """Text drawn over the footage from ``start`` to ``end`` seconds; ``x``/``y`` are drawtext expressions."""
+
+    text: str
+    start: float
+    end: float
+    font: str  # a font file (e.g. Debian's DejaVu Sans)
+    size: int
+    x: str
+    y: str
+    box: str = ""  # a box colour behind the text ("black@0.7"), or none
+
+
+@dataclass(frozen=True)
+class Picture:
+    """A still image (a file) laid over the footage from ``start`` to ``end`` seconds, top-left at ``x, y``."""
+
+    image: str
+    start: float
+    end: float
+    x: int
+    y: int
 
 
 @dataclass(frozen=True)
@@ -179,6 +207,35 @@ def _video_graph(segments: Sequence[Segment], w: int, h: int, rate: str, fps: Fr
     return ";".join(parts), current, length, starts, cuts, dissolves, pans
 
 
+def _quoted(text: str) -> str:
+    """A filter option value in one level of quotes (spaces and commas are fine; these characters are not)."""
+    bad = set(text) & set("'\\:%;[]")
+    if bad:
+        raise ValueError(f"{text!r}: overlay text and file names cannot hold {''.join(sorted(bad))}")
+    return f"'{text}'"
+
+
+def _overlay_graph(current: str, captions: Sequence[Caption], pictures: Sequence[Picture]) -> tuple[str, str]:
+    """Filtergraph text laying the pictures, then the captions, over ``current``; and its output label."""
+    parts: list[str] = []
+    for i, pic in enumerate(pictures):
+        on = f"enable='between(t,{pic.start:.4f},{pic.end:.4f})'"
+        # one decode of the still, repeated in memory (loop), shown only while enabled
+        parts.append(f"movie={_quoted(pic.image)},loop=loop=-1:size=1:start=0,setpts=N/FRAME_RATE/TB[p{i}];"
+                     f"[{current}][p{i}]overlay=x={pic.x}:y={pic.y}:shortest=1:{on}[o{i}]")
+        current = f"o{i}"
+    if captions:
+        chain = []
+        for cap in captions:
+            boxed = f":box=1:boxcolor={cap.box}:boxborderw={max(4, cap.size // 5)}" if cap.box else ""
+            chain.append(f"drawtext=fontfile={_quoted(cap.font)}:text={_quoted(cap.text)}:fontsize={cap.size}"
+                         f":fontcolor=white:x={cap.x}:y={cap.y}{boxed}"
+                         f":enable='between(t,{cap.start:.4f},{cap.end:.4f})'")
+        parts.append(f"[{current}]{','.join(chain)}[txt]")
+        current = "txt"
+    return ";".join(parts), current
+
+
 def _read_wav(path: Path) -> tuple[np.ndarray, int]:
     with wave.open(str(path), "rb") as wf:
         if wf.getsampwidth() != 2:
@@ -237,18 +294,23 @@ def speech_track(utterances: Sequence[Utterance], duration: float, path: Path) -
 
 def render(path: str | Path, segments: Sequence[Segment], *, fps: str = "25", size: str = "320x240",
            audio: None | str | Sequence[Utterance] = None, keyint: int = 0, preset: str = "ultrafast",
-           crf: int = 23, extra_args: Sequence[str] = (), threads: int = 0) -> SampleInfo:
+           crf: int = 23, extra_args: Sequence[str] = (), threads: int = 0, captions: Sequence[Caption] = (),
+           pictures: Sequence[Picture] = ()) -> SampleInfo:
     """Render ``segments`` to ``path`` (H.264 in MP4 unless the suffix says otherwise).
 
     ``audio``: None (no audio stream), ``"tone"`` (a 440 Hz sine) or utterances to synthesise.
     ``keyint``: a fixed keyframe interval in frames (no keyframes at cuts), 0 for x264's default.
     ``extra_args``: output options placed before the file name (metadata, timecode, ...).
+    ``captions``, ``pictures``: text and stills laid over the joined footage (pictures first).
     """
     path = Path(path)
     w, h = (int(v) for v in size.lower().split("x"))
     rate = Fraction(fps)
     graph, vout, total, starts, cuts, dissolves, pans = _video_graph(segments, w, h, fps, rate)
     duration = float(total / rate)
+    if captions or pictures:
+        over, vout = _overlay_graph(vout, captions, pictures)
+        graph += ";" + over
     cmd = [require("ffmpeg"), "-nostdin", "-v", "error", "-y", "-filter_complex", graph]
     spoken: list[Spoken] = []
     kind: str | None = None

@@ -24,6 +24,12 @@ _SHOWINFO = re.compile(r"\[Parsed_showinfo.*\] n:\s*\d+ pts:\s*-?\d+ pts_time:(-
 _ERROR = re.compile(r"^(\[[^\]]+ @ 0x[0-9a-f]+\] )\[(error|fatal)\] (.*)$")  # a decoder's error, not a warning
 
 
+def select_filter(step: float) -> str:
+    """The ``select`` filter keeping the first frame of every ``step``-second interval."""
+    bucket = f"floor(t/{step:.6f}+0.001)"
+    return f"select='isnan(prev_selected_t)+gt({bucket}-floor(prev_selected_t/{step:.6f}+0.001)\\,0)'"
+
+
 @dataclass
 class SampledFrames:
     """Iterate over ``(time, rgb frame)``; after the loop, ``problems`` holds what the decoder reported."""
@@ -35,8 +41,7 @@ class SampledFrames:
     problems: list[str] = field(default_factory=list)
 
     def __iter__(self) -> Iterator[tuple[float, np.ndarray]]:
-        bucket = f"floor(t/{self.step:.6f}+0.001)"  # the first frame of every step-long interval
-        select = f"select='isnan(prev_selected_t)+gt({bucket}-floor(prev_selected_t/{self.step:.6f}+0.001)\\,0)'"
+        select = select_filter(self.step)
         cmd = [require("ffmpeg"), "-nostdin", "-hide_banner", "-nostats", "-loglevel", "level+info", "-noautorotate",
                "-i", os.fspath(self.path), "-map", "0:v:0", "-an", "-sn", "-dn",
                "-vf", f"{select},showinfo,scale={self.width}:{self.height}", "-fps_mode", "passthrough",
