@@ -52,7 +52,7 @@ def _log(what: str, path: str) -> None:
             fh.write(f"{what} {path}\n")
 
 
-def detect_shots(path, media, settings, frames=None, progress=None, times=None, device=None):
+def detect_shots(path, media, settings, frames=None, progress=None, times=None, device=None, decode=None):
     """Same signature as cogvlm_media.analysis.shots.detect_shots: one shot over the whole file."""
     if os.environ.get("WATCHTEST_SLOW_SHOTS"):
         time.sleep(float(os.environ["WATCHTEST_SLOW_SHOTS"]))
