@@ -136,9 +136,9 @@ def stream_spec(media, settings: Settings) -> tuple[float, int, int]:
 def detect_faces_streamed(item: StageInput, progress: StageProgress, stream) -> records.FaceDetections:
     """Faces on the frames sampled every ``STREAM_STEP`` s by the decode shared with the shot stage
     (``media/shared_decode.py``), read while the shots are still being found: a frame is looked at on a
-    cut (its grey thumbnail differs from the previous sample's by more than the text stage's ``CUT``),
+    cut (its grey thumbnail differs from the previous sample's by more than the text stage's ``CUT``: ``text.is_cut``),
     and then every ``face_interval`` seconds; tracks end at a cut."""
-    from cogvlm_media.analysis.text import CUT, thumbnail
+    from cogvlm_media.analysis.text import is_cut, thumbnail
 
     settings = item.settings.analysis
     tracker = _Tracker(load_face_model(), settings.face_min_score)
@@ -147,7 +147,7 @@ def detect_faces_streamed(item: StageInput, progress: StageProgress, stream) -> 
     previous, due = None, 0.0
     for now, frame in stream:
         thumb = thumbnail(frame)
-        cut = previous is None or float(np.abs(thumb - previous).mean()) > CUT
+        cut = is_cut(thumb, previous)
         previous = thumb
         progress(min(now, duration), duration)
         if not cut and now < due - 1e-6:

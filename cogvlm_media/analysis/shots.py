@@ -331,5 +331,5 @@ def detect_shots(path: str | os.PathLike[str], media: MediaInfo, settings: Setti
     what decodes them when ``frames`` is None, ``decode(expected_frames, progress)`` (the ingest pipeline's
     decode shared with the text and faces stages, ``media/shared_decode.py``); ``decode_small`` when None.
     """
-    kw = {"decode": decode} if decode is not None else {}
-    return detect_shots_with_stats(path, media, settings, frames, progress, times=times, device=device, **kw)[0]
+    return detect_shots_with_stats(path, media, settings, frames, progress, times=times, device=device,
+                                   decode=decode)[0]

@@ -52,9 +52,9 @@ def detect_shots_stage(item: StageInput, progress: StageProgress) -> list[record
     from cogvlm_media.analysis.shots import detect_shots
 
     # the decode shared with the text and faces stages, when the pipeline made one, decodes the shots' frames
-    kw = {"decode": item.shared_decode.small} if item.shared_decode is not None and item.small_frames is None else {}
+    decode = item.shared_decode.small if item.shared_decode is not None and item.small_frames is None else None
     return detect_shots(item.path, item.media, item.settings, frames=item.small_frames, progress=progress,
-                        times=item.frame_times, **kw)
+                        times=item.frame_times, decode=decode)
 
 
 def transcribe_stage(item: StageInput, progress: StageProgress) -> records.Transcript | None:

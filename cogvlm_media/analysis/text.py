@@ -55,6 +55,11 @@ def thumbnail(rgb: np.ndarray) -> np.ndarray:
     return rgb[ys][:, xs].mean(axis=2, dtype=np.float32)
 
 
+def is_cut(thumb: np.ndarray, previous: np.ndarray | None) -> bool:
+    """Whether a sample's thumbnail starts a new shot after ``previous`` (the first sample always does)."""
+    return previous is None or float(np.abs(thumb - previous).mean()) > CUT
+
+
 def _local_change(a: np.ndarray, b: np.ndarray) -> float:
     d = np.abs(a - b).reshape(THUMB[1] // 6, 6, THUMB[0] // 6, 6).mean(axis=(1, 3))
     return float(d.max())
@@ -116,7 +121,7 @@ def read_text(path: str, width: int, height: int, duration: float, settings: Set
         sampled += 1
         try:
             thumb = thumbnail(rgb)
-            cut = previous is None or float(np.abs(thumb - previous).mean()) > CUT
+            cut = is_cut(thumb, previous)
             changed = last_read is None or _local_change(thumb, last_read) > CHANGE
             previous = thumb
             read = cut or (changed and now - last_time >= period - 1e-6)

@@ -34,6 +34,43 @@ def _reason(stderr: bytes) -> str:
     return lines[-1][:200] if lines else "unknown error"
 
 
+def read_exactly(pipe, size: int) -> bytes:
+    """``size`` bytes from ``pipe``, or fewer at its end."""
+    buf = bytearray()
+    while len(buf) < size:
+        block = pipe.read(size - len(buf))
+        if not block:
+            break
+        buf += block
+    return bytes(buf)
+
+
+def frame_chunks(pipe, width: int, height: int, chunk_frames: int = 256) -> Iterator[np.ndarray]:
+    """Raw RGB frames read from ``pipe`` as uint8 ``(n, height, width, 3)`` chunks of up to ``chunk_frames``,
+    until the pipe ends (a partial frame at its end is dropped)."""
+    frame_bytes = width * height * 3
+    want = frame_bytes * chunk_frames
+    while True:
+        buf = read_exactly(pipe, want)
+        n = len(buf) // frame_bytes
+        if n:
+            yield np.frombuffer(buf[: n * frame_bytes], np.uint8).reshape(n, height, width, 3)
+        if len(buf) < want:
+            return
+
+
+def gather_frames(chunks, expected_frames: int | None = None, progress: Progress | None = None) -> list[np.ndarray]:
+    """The chunks as a list, with ``progress(done, expected_frames)`` after each."""
+    out: list[np.ndarray] = []
+    done, total = 0, expected_frames or 0
+    for chunk in chunks:
+        out.append(chunk)
+        done += len(chunk)
+        if progress:
+            progress(min(done, total) if total else done, total or done)
+    return out
+
+
 def iter_small_frames(path: str | os.PathLike[str], width: int = SMALL_W, height: int = SMALL_H,
                       chunk_frames: int = 256, threads: int = 0) -> Iterator[np.ndarray]:
     """Yield the video's frames as uint8 ``(n, height, width, 3)`` RGB chunks, in display order."""
@@ -41,7 +78,6 @@ def iter_small_frames(path: str | os.PathLike[str], width: int = SMALL_W, height
            "-i", os.fspath(path), "-map", "0:v:0", "-an", "-sn", "-dn",
            "-vf", f"scale={width}:{height}", "-fps_mode", "passthrough",
            "-f", "rawvideo", "-pix_fmt", "rgb24", "pipe:1"]
-    frame_bytes = width * height * 3
     proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, bufsize=0)
     errors: list[bytes] = []
     drain = threading.Thread(target=lambda: errors.append(proc.stderr.read()), daemon=True)
@@ -49,19 +85,7 @@ def iter_small_frames(path: str | os.PathLike[str], width: int = SMALL_W, height
     finished = False
     try:
         assert proc.stdout is not None
-        want = frame_bytes * chunk_frames
-        while True:
-            buf = bytearray()
-            while len(buf) < want:
-                block = proc.stdout.read(want - len(buf))
-                if not block:
-                    break
-                buf += block
-            n = len(buf) // frame_bytes
-            if n:
-                yield np.frombuffer(bytes(buf[: n * frame_bytes]), np.uint8).reshape(n, height, width, 3)
-            if len(buf) < want:
-                break
+        yield from frame_chunks(proc.stdout, width, height, chunk_frames)
         finished = True
     finally:
         if not finished and proc.poll() is None:
@@ -76,14 +100,7 @@ def decode_small(path: str | os.PathLike[str], expected_frames: int | None = Non
                  progress: Progress | None = None, width: int = SMALL_W, height: int = SMALL_H,
                  threads: int = 0) -> np.ndarray:
     """All frames as uint8 ``(N, height, width, 3)``; ``progress(done, expected_frames)`` per chunk."""
-    chunks: list[np.ndarray] = []
-    done = 0
-    total = expected_frames or 0
-    for chunk in iter_small_frames(path, width, height, threads=threads):
-        chunks.append(chunk)
-        done += len(chunk)
-        if progress:
-            progress(min(done, total) if total else done, total or done)
+    chunks = gather_frames(iter_small_frames(path, width, height, threads=threads), expected_frames, progress)
     if not chunks:
         raise DecodeError("no decodable video frames")
     return np.concatenate(chunks)

@@ -32,7 +32,7 @@ import numpy as np
 from cogvlm_media.media import yuv
 from cogvlm_media.media.decode import SMALL_H, SMALL_W
 from cogvlm_media.media.sws_scale import SmallFrames
-from cogvlm_media.media.yuv import BT601, Colour
+from cogvlm_media.media.yuv import BT601, Colour, nv12_to_rgb  # noqa: F401 (nvdec.nv12_to_rgb for callers)
 
 MODEL_SIZE = 224
 BATCH = 16  # frames converted per GPU step (about 1 GB of temporaries at 1080p)
@@ -101,11 +101,6 @@ class DecodedVideo:
         if bad:
             raise NvdecError(f"frame index {bad[0]} outside 0..{len(self.model) - 1}")
         return self.model[idx] if idx else np.zeros((0, MODEL_SIZE, MODEL_SIZE, 3), np.uint8)
-
-
-def nv12_to_rgb(nv12, height: int, width: int, colour: Colour = BT601):
-    """NV12 frames -> RGB ``(B, H, W, 3)`` uint8 as decord's swscale converts them (see ``media.yuv``)."""
-    return yuv.nv12_to_rgb(nv12, height, width, colour)
 
 
 def _taps(n_in: int, n_out: int, start: int, count: int, device):

@@ -22,7 +22,8 @@ from collections.abc import Iterator
 
 import numpy as np
 
-from cogvlm_media.media.decode import SMALL_H, SMALL_W, DecodeError, Progress, _reason
+from cogvlm_media.media.decode import (SMALL_H, SMALL_W, DecodeError, Progress, _reason, frame_chunks, gather_frames,
+                                       read_exactly)
 from cogvlm_media.media.ffmpeg_tools import require
 from cogvlm_media.media.sampled_frames import _ERROR, select_filter
 
@@ -52,7 +53,7 @@ class SampledStream:
         with os.fdopen(self.read_fd, "rb", buffering=0) as pipe:
             try:
                 while True:
-                    buf = _read_exactly(pipe, size)
+                    buf = read_exactly(pipe, size)
                     if len(buf) < size:
                         if buf:
                             self.problems.append(f"a truncated frame ({len(buf)} of {size} bytes) at the end")
@@ -64,7 +65,7 @@ class SampledStream:
                     self._put((max(0.0, stamp - first), np.frombuffer(buf, np.uint8).reshape(self.height, self.width, 3)))
             except Exception as exc:  # noqa: BLE001 - the reader gets the reason, the shot decode goes on
                 self.problems.append(f"sampled frames stopped ({type(exc).__name__}: {str(exc)[:120]})")
-                while _read_exactly(pipe, 1 << 20):
+                while read_exactly(pipe, 1 << 20):
                     pass
             finally:
                 self._put(_END)
@@ -147,22 +148,10 @@ class SharedDecode:
               chunk_frames: int = 256) -> np.ndarray:
         """Every frame at 48x27 as uint8 ``(N, 27, 48, 3)``; ``progress(done, expected_frames)`` per chunk."""
         self._small_taken = True
-        frame_bytes = SMALL_W * SMALL_H * 3
-        total = expected_frames or 0
-        chunks: list[bytes] = []
-        done = 0
         assert self._proc.stdout is not None
         try:
-            while True:
-                buf = _read_exactly(self._proc.stdout, frame_bytes * chunk_frames)
-                n = len(buf) // frame_bytes
-                if n:
-                    chunks.append(buf[: n * frame_bytes])
-                    done += n
-                    if progress:
-                        progress(min(done, total) if total else done, total or done)
-                if n < chunk_frames:
-                    break
+            chunks = gather_frames(frame_chunks(self._proc.stdout, SMALL_W, SMALL_H, chunk_frames), expected_frames,
+                                   progress)
             self._proc.wait()
         except BaseException:
             self.abort()
@@ -171,9 +160,9 @@ class SharedDecode:
         if self._proc.returncode != 0:
             self.abort()
             raise DecodeError(f"cannot decode video ({_reason(chr(10).join(self._errors or self.problems).encode())})")
-        if not done:
+        if not chunks:
             raise DecodeError("no decodable video frames")
-        return np.frombuffer(b"".join(chunks), np.uint8).reshape(done, SMALL_H, SMALL_W, 3)
+        return np.concatenate(chunks)
 
     def finish(self) -> None:
         """After the shot stage: where it did not take the small frames (a stage standing in for the
@@ -192,12 +181,3 @@ class SharedDecode:
             self._proc.kill()
         self._proc.wait()
 
-
-def _read_exactly(pipe, size: int) -> bytes:
-    buf = bytearray()
-    while len(buf) < size:
-        block = pipe.read(size - len(buf))
-        if not block:
-            break
-        buf += block
-    return bytes(buf)

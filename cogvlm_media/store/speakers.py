@@ -172,16 +172,13 @@ def asset_speakers(session: Session, asset_id: int) -> list[dict]:
 
 
 def speaker_turns(session: Session, asset_id: int) -> list[tuple[float, float, str]]:
-    """(start, end, shown name) of every turn of the asset, in time order."""
-    shown = {s["label"]: s["name"] or s["label"] for s in asset_speakers(session, asset_id)}
-    rows = session.execute(select(SpeakerTurnRow.start, SpeakerTurnRow.end, SpeakerTurnRow.label)
-                           .where(SpeakerTurnRow.asset_id == asset_id).order_by(SpeakerTurnRow.index))
-    return [(a, b, shown.get(label, label)) for a, b, label in rows]
+    """(start, end, shown name: the voice's name, else the file's label) of every turn, in time order."""
+    return [(t["start"], t["end"], t["name"] or t["label"]) for t in named_turns(session, asset_id)]
 
 
 def named_turns(session: Session, asset_id: int) -> list[dict]:
     """Every turn of the asset, in time order: ``label`` (the file's own), ``name`` (the voice's, null
-    until an editor names it), ``start``, ``end`` (seconds from the file's first frame); for exports."""
+    until an editor names it), ``start``, ``end`` (seconds from the file's first frame)."""
     names = {s["label"]: s["name"] for s in asset_speakers(session, asset_id)}
     rows = session.execute(select(SpeakerTurnRow.start, SpeakerTurnRow.end, SpeakerTurnRow.label)
                            .where(SpeakerTurnRow.asset_id == asset_id).order_by(SpeakerTurnRow.index))
