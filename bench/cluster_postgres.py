@@ -137,10 +137,9 @@ def bench_lexical(url: str, moments: int, queries: int) -> dict:
 def bench_placement(url: str, moments: int, queries: int, depth: int = 100) -> dict:
     """The PostgreSQL part of a search at ``moments`` markers: placing the fused candidates (their rows and
     assets, search/query.py) — the rest of the query runs on the node's own index, as on SQLite."""
-    import io
-
     from sqlalchemy import select
 
+    import archive_fill
     from cogvlm_media.search.documents import MARKER, make_key
     from cogvlm_media.search.query import _rows
     from cogvlm_media.store.engine import read_session
@@ -148,27 +147,10 @@ def bench_placement(url: str, moments: int, queries: int, depth: int = 100) -> d
 
     per_asset = 1000
     engine = get_engine(url)
+    rng = random.Random(2)
+    texts = [sb_caption(rng) for _ in range(moments)]
     started = time.perf_counter()
-    raw = engine.raw_connection()
-    try:
-        cur = raw.cursor()
-        cur.execute("SET session_replication_role = replica")  # bulk load: no change-log triggers
-        assets = moments // per_asset
-        cur.copy_expert("COPY assets (id, fingerprint, size, duration, fps_num, fps_den, frame_count, width, height, "
-                        "rotation, has_audio, variable_frame_rate, video_codec, container, analyser, analyser_version, "
-                        "model_version, created_at, analysed_at) FROM STDIN", io.StringIO("".join(
-                            f"{a}\t{a:064x}\t1\t24000\t25\t1\t600000\t1920\t1080\t0\tt\tf\th264\tmov\tb\t1\tm\t"
-                            f"2026-01-01\t2026-01-01\n" for a in range(1, assets + 1))))
-        rng = random.Random(2)
-        buf = io.StringIO("".join(
-            f"{i}\t{i // per_asset + 1}\t{(i % per_asset) * 24.0}\t0\t{sb_caption(rng)}\t\tmoment\tBLUE\tb\tf\tf\t"
-            f"2026-01-01\t2026-01-01\n" for i in range(1, moments + 1)))
-        cur.copy_expert("COPY markers (id, asset_id, time, duration, name, note, kind, colour, source, verified, "
-                        "superseded, created_at, updated_at) FROM STDIN", buf)
-        cur.execute("ANALYZE markers")
-        raw.commit()
-    finally:
-        raw.close()
+    archive_fill.fill(engine, texts, per_asset)
     load_s = time.perf_counter() - started
     times = []
     rng = random.Random(3)
