@@ -4,7 +4,7 @@
 # files come in four parts (.gpu/t1 .. .gpu/t4, each under the 64 MiB a call carries) to /tmp, which
 # lasts between calls made less than 30 s apart. Long steps run detached (setsid) and are polled.
 #
-#   bash .gpu/src/bench/gpu_session.sh t1|t2|t3|t4|check|run|poll|quant
+#   bash .gpu/src/bench/gpu_session.sh nvcheck|t1|t2|t3|t4|go|check|run|poll|ft|quant
 #
 # One session, each call issued within 30 s of the last (else the machine goes back and /tmp with it):
 #   1. carry .gpu/t1 + .gpu/src: `bash .gpu/src/bench/gpu_session.sh t1`  (starts rendering, ~170 s, detached)
@@ -12,7 +12,8 @@
 #   3. carry .gpu/t3: `... t3`;  4. carry .gpu/t4: `... t4` (bundled models, ~60 s)
 #   5. `... go --files 16 --nvdec-threaded --replay-limit 45`: waits for footage and checkpoint, NVDEC
 #      frame check, then the run (model load + warm-up ~2 min, 4 h of footage, replay, logits)
-#   6. `... poll /tmp/run.json 540`, then `... quant` and `... poll /tmp/q8.json 540`
+#   6. `... poll /tmp/run.json 540`, then `... ft` and `... poll /tmp/ft.json 540` (LoRA cost),
+#      then `... quant` and `... poll /tmp/q8.json 540`
 # ``poll`` returns as soon as the result is written or the step's process has exited.
 set -u
 step=$1
@@ -25,7 +26,7 @@ unxz_to() { python3 -c "import lzma,shutil,sys;shutil.copyfileobj(lzma.open(sys.
 detach() { local log=$1; shift; setsid nohup "$@" > "$log" 2>&1 < /dev/null & echo $! > "$log.pid"; }
 alive() { [ -f "$1.pid" ] && kill -0 "$(cat "$1.pid")" 2>/dev/null; }
 status() {
-  for f in /tmp/render.log /tmp/ckpt.log /tmp/run.log /tmp/quant.log; do [ -f $f ] && { echo "== $f"; tail -c 1500 $f; echo; }; done
+  for f in /tmp/render.log /tmp/ckpt.log /tmp/run.log /tmp/ft.log /tmp/quant.log; do [ -f $f ] && { echo "== $f"; tail -c 1500 $f; echo; }; done
   df -h /tmp | tail -1; free -g | sed -n 2p; nvidia-smi --query-gpu=memory.used,utilization.gpu --format=csv,noheader
 }
 case $step in
@@ -64,11 +65,12 @@ try:  # speech on the GPU: CTranslate2 4.8 wants libcublas.so.12, which this CUD
     print('whisper on cuda:', [s.text for s in m.transcribe(np.random.randn(48000).astype('float32') * .1, vad_filter=False)[0]][:2])
 except Exception as exc:
     print('whisper on cuda fails:', str(exc).splitlines()[0][:200])")
+  # NVDEC's pixels against decord on two short clips (untagged and BT.709) while the footage renders
+  (cd /tmp && timeout 150 python3 /tmp/src/bench/nvdec_diag.py --ffmpeg /tmp/bin/ffmpeg --work /tmp/nvc \
+    --out $OUT/nvdec_diag.json 2>&1 | grep -v "INVALID INDEX" | tail -c 3000)
   status ;;
-go)  # footage and checkpoint ready -> which decord frame each NVDEC frame is -> the run, detached
+go)  # footage and checkpoint ready -> the run, detached
   for _ in $(seq 1 300); do [ -f /tmp/footage/manifest.json ] && grep -q parameters /tmp/ckpt.log && break; sleep 1; done
-  (cd /tmp && timeout 90 python3 /tmp/src/bench/nvdec_diag.py /tmp/footage/u00.mp4 2>&1 | grep -v INVALID | grep -v "^$" | tail -4) \
-    | tee $OUT/nvdec_diag.txt
   detach /tmp/run.log python3 /tmp/src/bench/ingest_gpu.py run --checkpoint /tmp/ckpt --footage /tmp/footage --out /tmp/run.json "$@"
   sleep 20; status ;;
 check)  # decode checks on the rendered footage (MAD vs decord, NVDEC threads), while the checkpoint is written
@@ -78,12 +80,15 @@ check)  # decode checks on the rendered footage (MAD vs decord, NVDEC threads), 
 run)
   detach /tmp/run.log python3 /tmp/src/bench/ingest_gpu.py run --checkpoint /tmp/ckpt --footage /tmp/footage --out /tmp/run.json "$@"
   sleep 5; status ;;
+ft)  # LoRA fine-tuning at true size on random weights (bench/finetune_gpu.py), detached
+  detach /tmp/ft.log python3 /tmp/src/bench/finetune_gpu.py --out /tmp/ft.json "$@"
+  sleep 5; status ;;
 quant)
   detach /tmp/quant.log bash -c "python3 /tmp/src/bench/ingest_gpu.py quant --kind 4bit --checkpoint /tmp/ckpt --out /tmp/q4.json $*; \
     python3 /tmp/src/bench/ingest_gpu.py quant --kind 8bit --checkpoint /tmp/ckpt --out /tmp/q8.json $*"
   sleep 5; status ;;
 poll)  # wait until $1 exists, its step's process has exited, or $2 seconds; then copy the results
-  log=/tmp/run.log; case $1 in *q4*|*q8*) log=/tmp/quant.log ;; esac
+  log=/tmp/run.log; case $1 in *q4*|*q8*) log=/tmp/quant.log ;; *ft*) log=/tmp/ft.log ;; esac
   for _ in $(seq 1 "${2:-540}"); do [ -f "$1" ] && break; alive $log || break; sleep 1; done
-  status; cp /tmp/*.json $OUT/ 2>/dev/null; cp /tmp/run.log /tmp/quant.log /tmp/render.log $OUT/ 2>/dev/null; ls $OUT ;;
+  status; cp /tmp/*.json $OUT/ 2>/dev/null; cp /tmp/run.log /tmp/ft.log /tmp/quant.log /tmp/render.log $OUT/ 2>/dev/null; ls $OUT ;;
 esac
