@@ -137,5 +137,6 @@ def _record_text(session: Session, asset_id: int, text: records.TextResult, colo
                                      model_version=text.model_version[:128]))
         if ev.category != "text":
             session.add(models.Marker(asset_id=asset_id, time=ev.start, duration=max(0.0, ev.end - ev.start),
-                                      name=ev.text, note=f"{r.TEXT_LABELS.get(ev.category, ev.category)} (on-screen text)",
+                                      name=ev.text,
+                                      note=f"{records.TEXT_LABELS.get(ev.category, ev.category)} (on-screen text)",
                                       kind="text", colour=colour, source="text"))
