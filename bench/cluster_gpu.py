@@ -66,13 +66,13 @@ def stored_once(url: str) -> dict:
     """Analysed runs per file (each should be 1) and the files stored."""
     from sqlalchemy import func, select
 
-    from cogvlm_media.store import models as m
+    from cogvlm_media.store import models
     from cogvlm_media.store.engine import get_engine, read_session
 
     with read_session(get_engine(url)) as s:
-        runs = s.execute(select(m.IngestRun.path, func.count()).where(m.IngestRun.outcome == "analysed")
-                         .group_by(m.IngestRun.path)).all()
-        stored = s.scalar(select(func.count(m.AssetPath.id)))
+        runs = s.execute(select(models.IngestRun.path, func.count()).where(models.IngestRun.outcome == "analysed")
+                         .group_by(models.IngestRun.path)).all()
+        stored = s.scalar(select(func.count(models.AssetPath.id)))
     counts = sorted({n for _p, n in runs})
     return {"files_analysed": len(runs), "analysed_runs_per_file": counts, "paths_stored": stored}
 

@@ -101,13 +101,14 @@ def window_seconds(engine) -> dict[str, list[float]]:
     """Per file path, the durations of its windows that have frames, in window order."""
     from sqlalchemy import select
 
-    from cogvlm_media.store import models as m
+    from cogvlm_media.store import models
     from cogvlm_media.store.engine import read_session
 
     with read_session(engine) as s:
-        rows = s.execute(select(m.AssetPath.path, m.Window.start, m.Window.end, m.Window.frame_indices)
-                         .join(m.Window, m.Window.asset_id == m.AssetPath.asset_id)
-                         .order_by(m.AssetPath.path, m.Window.index)).all()
+        rows = s.execute(select(models.AssetPath.path, models.Window.start, models.Window.end,
+                                models.Window.frame_indices)
+                         .join(models.Window, models.Window.asset_id == models.AssetPath.asset_id)
+                         .order_by(models.AssetPath.path, models.Window.index)).all()
     out: dict[str, list[float]] = {}
     for path, a, b, idx in rows:
         if idx:
@@ -120,13 +121,13 @@ def shot_accuracy(engine, folder: Path, manifest: dict) -> dict:
     anywhere inside), summed over the files."""
     from sqlalchemy import select
 
-    from cogvlm_media.store import models as m
+    from cogvlm_media.store import models
     from cogvlm_media.store.engine import read_session
     from ingest_cpu import accuracy
 
     with read_session(engine) as s:
-        rows = s.execute(select(m.AssetPath.path, m.Shot.start_frame)
-                         .join(m.Shot, m.Shot.asset_id == m.AssetPath.asset_id)).all()
+        rows = s.execute(select(models.AssetPath.path, models.Shot.start_frame)
+                         .join(models.Shot, models.Shot.asset_id == models.AssetPath.asset_id)).all()
     found: dict[str, list[int]] = {}
     for path, start in rows:
         if start:

@@ -134,6 +134,27 @@ def check_tree(repo: Path) -> list[Violation]:
             for v in check_module(module, path.read_text(encoding="utf-8"), path.name == "__init__.py")]
 
 
+def letter_aliases(source: str) -> list[tuple[int, str]]:
+    """(line, 'module as x') for each of the package's modules imported under a one-letter name."""
+    out = []
+    for node in ast.walk(ast.parse(source)):
+        if isinstance(node, (ast.Import, ast.ImportFrom)):
+            base = (node.module or "") if isinstance(node, ast.ImportFrom) else ""
+            relative = isinstance(node, ast.ImportFrom) and node.level > 0
+            for alias in node.names:
+                full = f"{base}.{alias.name}" if base else alias.name
+                if alias.asname and len(alias.asname) == 1 and (full.startswith("cogvlm_media") or relative):
+                    out.append((node.lineno, f"{full} as {alias.asname}"))
+    return out
+
+
+def aliased(repo: Path) -> list[str]:
+    """Every one-letter alias of a package module in the package, its tests and its benchmarks."""
+    files = sorted(p for d in ("cogvlm_media", "migrations", "tests", "bench") for p in (repo / d).rglob("*.py"))
+    return [f"{path.relative_to(repo)}:{line} imports {what}"
+            for path in files for line, what in letter_aliases(path.read_text(encoding="utf-8"))]
+
+
 def oversized(repo: Path, limit: int = MAX_LINES) -> list[tuple[str, int]]:
     sizes = {m: len(p.read_text(encoding="utf-8").splitlines()) for m, p in package_modules(repo).items()}
     return sorted(((m, n) for m, n in sizes.items() if n > limit), key=lambda mn: -mn[1])
@@ -151,6 +172,11 @@ def test_no_import_runs_back_up_the_layers():
 def test_every_module_is_at_most_400_lines():
     too_big = oversized(REPO)
     assert not too_big, "modules over %d lines: %s" % (MAX_LINES, ", ".join(f"{m} ({n})" for m, n in too_big))
+
+
+def test_no_module_of_the_package_is_imported_under_one_letter():
+    found = aliased(REPO)
+    assert not found, "one-letter module aliases (name the module):\n" + "\n".join(found)
 
 
 def test_every_layer_has_a_rule():
@@ -222,6 +248,18 @@ def test_allowed_imports_are_not_flagged():
     cli = "import rich\nimport typer\nfrom cogvlm_media.watch import daemon\n"
     assert check_module("cogvlm_media.cli.show", cli) == []
     assert check_module("cogvlm_media.watch.planted", "from cogvlm_media.ingest.paths import ingest_paths\n") == []
+
+
+def test_a_planted_one_letter_alias_is_named(tree_copy):
+    path = tree_copy / "cogvlm_media" / "store" / "planted.py"
+    path.write_text("from cogvlm_media import records as r\nfrom . import models as m\nimport numpy as np\n"
+                    "from cogvlm_media.store import jobs\n", encoding="utf-8")
+    try:
+        assert aliased(tree_copy) == ["cogvlm_media/store/planted.py:1 imports cogvlm_media.records as r",
+                                      "cogvlm_media/store/planted.py:2 imports models as m"]
+    finally:
+        path.unlink()
+    assert aliased(tree_copy) == []
 
 
 def test_a_module_over_400_lines_is_named(tree_copy):

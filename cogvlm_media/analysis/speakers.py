@@ -24,7 +24,7 @@ import logging
 
 import numpy as np
 
-from cogvlm_media import records as r
+from cogvlm_media import records
 from cogvlm_media.media.decode import AUDIO_RATE, decode_audio
 from cogvlm_media.media.probe import MediaInfo
 
@@ -83,7 +83,7 @@ def cluster(embeddings: np.ndarray, threshold: float) -> np.ndarray:
 
 
 def diarize(audio: np.ndarray, encoder, threshold: float, offset: float = 0.0,
-            duration: float | None = None, model_version: str = "") -> r.Diarization:
+            duration: float | None = None, model_version: str = "") -> records.Diarization:
     """Speaker turns of 16 kHz mono ``audio``; times shifted by ``offset`` and clamped to ``duration``."""
     stretches = voiced_stretches(audio)
     spans = [(i, w) for i, s in enumerate(stretches) for w in windows_of(s)]
@@ -91,7 +91,7 @@ def diarize(audio: np.ndarray, encoder, threshold: float, offset: float = 0.0,
     embeddings = encoder.embed(clips)
     ids = cluster(embeddings, threshold)
     if not len(ids):
-        return r.Diarization(model_version=model_version, threshold=threshold)
+        return records.Diarization(model_version=model_version, threshold=threshold)
 
     def at(t: float) -> float:
         t = max(0.0, float(t) + offset)
@@ -118,37 +118,37 @@ def diarize(audio: np.ndarray, encoder, threshold: float, offset: float = 0.0,
                 pieces.append([cursor, stop, cid])
             cursor = stop
     label = {cid: f"Speaker {cid + 1}" for cid in range(int(ids.max()) + 1)}
-    turns = tuple(r.SpeakerTurn(at(a), at(b), label[c]) for a, b, c in pieces if at(b) > at(a))
+    turns = tuple(records.SpeakerTurn(at(a), at(b), label[c]) for a, b, c in pieces if at(b) > at(a))
     voices = []
     for cid in range(int(ids.max()) + 1):
         mean = embeddings[ids == cid].mean(axis=0)
         seconds = sum(t.end - t.start for t in turns if t.speaker == label[cid])
-        voices.append(r.SpeakerVoice(label[cid], round(seconds, 3),
-                                     tuple(round(float(v), 6) for v in mean / np.linalg.norm(mean))))
-    return r.Diarization(model_version=model_version, threshold=threshold, turns=turns, speakers=tuple(voices))
+        voices.append(records.SpeakerVoice(label[cid], round(seconds, 3),
+                                           tuple(round(float(v), 6) for v in mean / np.linalg.norm(mean))))
+    return records.Diarization(model_version=model_version, threshold=threshold, turns=turns, speakers=tuple(voices))
 
 
-def keep_spoken(diarization: r.Diarization, transcript: r.Transcript) -> r.Diarization:
+def keep_spoken(diarization: records.Diarization, transcript: records.Transcript) -> records.Diarization:
     """Only the turns where the transcript has speech (a tone or noise is voiced, but says nothing);
     speakers left without a turn are dropped."""
     spans = [(s.start, s.end) for s in transcript.segments]
     turns = tuple(t for t in diarization.turns if any(min(t.end, b) > max(t.start, a) for a, b in spans))
     kept = {t.speaker for t in turns}
-    return r.Diarization(diarization.model_version, diarization.threshold, turns,
-                         tuple(v for v in diarization.speakers if v.label in kept))
+    return records.Diarization(diarization.model_version, diarization.threshold, turns,
+                               tuple(v for v in diarization.speakers if v.label in kept))
 
 
-def label_transcript(transcript: r.Transcript, diarization: r.Diarization | None) -> r.Transcript:
+def label_transcript(transcript: records.Transcript, diarization: records.Diarization | None) -> records.Transcript:
     """The transcript with a speaker on every segment; a segment spoken by two is split between words."""
     if diarization is None or not diarization.turns:
         return transcript
-    out: list[r.SpeechSegment] = []
+    out: list[records.SpeechSegment] = []
     for seg in transcript.segments:
         if not seg.words:
-            out.append(r.SpeechSegment(len(out), seg.start, seg.end, seg.text, (),
-                                       diarization.speaker_at(seg.start, seg.end)))
+            out.append(records.SpeechSegment(len(out), seg.start, seg.end, seg.text, (),
+                                             diarization.speaker_at(seg.start, seg.end)))
             continue
-        groups: list[tuple[str | None, list[r.Word]]] = []
+        groups: list[tuple[str | None, list[records.Word]]] = []
         for word in seg.words:
             who = diarization.speaker_at(word.start, word.end)
             if groups and groups[-1][0] == who:
@@ -156,20 +156,20 @@ def label_transcript(transcript: r.Transcript, diarization: r.Diarization | None
             else:
                 groups.append((who, [word]))
         if len(groups) == 1:
-            out.append(r.SpeechSegment(len(out), seg.start, seg.end, seg.text, seg.words, groups[0][0]))
+            out.append(records.SpeechSegment(len(out), seg.start, seg.end, seg.text, seg.words, groups[0][0]))
             continue
         for k, (who, words) in enumerate(groups):
             start = seg.start if k == 0 else words[0].start
             end = seg.end if k == len(groups) - 1 else words[-1].end
-            out.append(r.SpeechSegment(len(out), start, max(end, start), " ".join(w.text for w in words),
-                                       tuple(words), who))
-    return r.Transcript(language=transcript.language, segments=tuple(out))
+            out.append(records.SpeechSegment(len(out), start, max(end, start), " ".join(w.text for w in words),
+                                             tuple(words), who))
+    return records.Transcript(language=transcript.language, segments=tuple(out))
 
 
 _warned: set[str] = set()
 
 
-def speakers_stage(item, progress) -> r.Diarization | None:
+def speakers_stage(item, progress) -> records.Diarization | None:
     """The stage: None without audio, or (with one logged line) when the voice encoder is missing."""
     from cogvlm_media.analysis.voice_encoder import SpeakerModelMissing, get_encoder, model_version
 

@@ -97,7 +97,7 @@ class BatchedPipeline:
         self.close()
 
     def process_run(self, engine, settings: Settings, run, worker: str, on_stage=None) -> Outcome:
-        """``session.process_run`` with the file's windows sent to the shared batcher (same signature:
+        """``claimed_run.process_run`` with the file's windows sent to the shared batcher (same signature:
         the watch daemon's worker threads call it)."""
         from cogvlm_media.analysis.vision_analyser import VisionAnalyser
 

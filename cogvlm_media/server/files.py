@@ -12,10 +12,10 @@ import os
 import stat
 
 from cogvlm_media.media.fingerprint import fingerprint
-from cogvlm_media.store import models as m
+from cogvlm_media.store import models
 
 
-def still_the_ingested_file(row: m.AssetPath, size: int, key: str) -> bool:
+def still_the_ingested_file(row: models.AssetPath, size: int, key: str) -> bool:
     try:
         st = os.stat(row.path)
     except OSError:

@@ -20,7 +20,7 @@ import numpy as np
 from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
-from cogvlm_media import records as r
+from cogvlm_media import records
 from cogvlm_media.store import models
 from cogvlm_media.store.people import FaceRow, FaceScan, Person, PersonAppearance
 
@@ -66,7 +66,7 @@ def _nearest(people: list[Person], embedding: np.ndarray) -> tuple[Person | None
     return people[best], float(distances[best])
 
 
-def record_faces(session: Session, asset_id: int, detections: r.FaceDetections | None, *, duration: float,
+def record_faces(session: Session, asset_id: int, detections: records.FaceDetections | None, *, duration: float,
                  threshold: float = 0.5, colour: str = "PURPLE") -> list[int]:
     """Store one asset's faces, cluster them into people and write its appearances. Returns the ids of
     the people seen in it."""
@@ -76,7 +76,7 @@ def record_faces(session: Session, asset_id: int, detections: r.FaceDetections |
     session.add(FaceScan(asset_id=asset_id, model_version=detections.model_version,
                          sample_times=list(detections.sample_times), skipped=list(detections.skipped)))
     people = list(session.scalars(select(Person).order_by(Person.id)))
-    tracks: dict[int, list[r.Face]] = defaultdict(list)
+    tracks: dict[int, list[records.Face]] = defaultdict(list)
     for face in detections.faces:
         tracks[face.track].append(face)
     seen: list[int] = []

@@ -15,7 +15,7 @@ import numpy as np
 from sqlalchemy import JSON, DateTime, Float, ForeignKey, Integer, String, Text, UniqueConstraint, select, update
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
-from cogvlm_media import records as r
+from cogvlm_media import records
 from cogvlm_media.store.models import Base, TranscriptSegment, utcnow
 
 
@@ -79,7 +79,8 @@ def clear_speakers(session: Session, asset_id: int) -> None:
         session.execute(delete(table).where(table.asset_id == asset_id))
 
 
-def record_speakers(session: Session, asset_id: int, diarization: r.Diarization | None, match: float) -> dict[str, str]:
+def record_speakers(session: Session, asset_id: int, diarization: records.Diarization | None,
+                    match: float) -> dict[str, str]:
     """Store the file's speakers and turns; {label: shown name} (a named voice's name where one matches)."""
     if diarization is None:
         return {}

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from sqlalchemy import delete, select, update
 from sqlalchemy.orm import Session
 
-from cogvlm_media import records as r
+from cogvlm_media import records
 from cogvlm_media.config import DEFAULT_COLOURS
 from cogvlm_media.media.probe import MediaInfo
 from cogvlm_media.store import models
@@ -72,10 +72,10 @@ def _clear_analysis(session: Session, asset_id: int) -> None:
 
 
 def record_analysis(session: Session, *, state: FileState, fingerprint: str, media: MediaInfo,
-                    shots: list[r.Shot], transcript: r.Transcript | None, windows: list[r.Window],
-                    analysis: r.Analysis, colours: dict[str, str] | None = None,
-                    speakers: r.Diarization | None = None, speaker_match: float = 0.25,
-                    text: r.TextResult | None = None) -> models.Asset:
+                    shots: list[records.Shot], transcript: records.Transcript | None, windows: list[records.Window],
+                    analysis: records.Analysis, colours: dict[str, str] | None = None,
+                    speakers: records.Diarization | None = None, speaker_match: float = 0.25,
+                    text: records.TextResult | None = None) -> models.Asset:
     colours = {**DEFAULT_COLOURS, **(colours or {})}
     asset = asset_by_fingerprint(session, fingerprint)
     columns = _media_columns(media) | dict(
@@ -127,7 +127,7 @@ def record_analysis(session: Session, *, state: FileState, fingerprint: str, med
     return asset
 
 
-def _record_text(session: Session, asset_id: int, text: r.TextResult, colour: str) -> None:
+def _record_text(session: Session, asset_id: int, text: records.TextResult, colour: str) -> None:
     """Text events; slates, lower thirds and title cards are also markers of kind ``text`` (named by the
     text, noted with the class). Unclassified text (a running clock, a sign) stays in ``text_events``."""
     for ev in text.events:
@@ -137,5 +137,6 @@ def _record_text(session: Session, asset_id: int, text: r.TextResult, colour: st
                                      model_version=text.model_version[:128]))
         if ev.category != "text":
             session.add(models.Marker(asset_id=asset_id, time=ev.start, duration=max(0.0, ev.end - ev.start),
-                                      name=ev.text, note=f"{r.TEXT_LABELS.get(ev.category, ev.category)} (on-screen text)",
+                                      name=ev.text,
+                                      note=f"{records.TEXT_LABELS.get(ev.category, ev.category)} (on-screen text)",
                                       kind="text", colour=colour, source="text"))

@@ -6,14 +6,14 @@ import mediagen
 import numpy as np
 import pytest
 
-from cogvlm_media import records as r
+from cogvlm_media import records
 from cogvlm_media.analysis import speakers, voice_encoder
 from cogvlm_media.analysis.stage import StageInput, stages
 from cogvlm_media.config import AnalysisSettings, Settings
 from cogvlm_media.media.probe import probe
 
 
-def run_stage(path, settings: Settings | None = None) -> r.Diarization | None:
+def run_stage(path, settings: Settings | None = None) -> records.Diarization | None:
     return speakers.speakers_stage(StageInput(str(path), probe(path), settings or Settings(), np.zeros(0)),
                                    lambda done, total: None)
 
@@ -57,17 +57,18 @@ def test_audio_without_speech_gives_no_turns(media_dir, silent_clip):
 
 
 def test_a_tone_is_voiced_but_no_speaker_once_the_transcript_is_empty():
-    tone = r.Diarization("m", 0.27, (r.SpeakerTurn(0.0, 2.0, "Speaker 1"),),
-                         (r.SpeakerVoice("Speaker 1", 2.0, (1.0,)),))
-    kept = speakers.keep_spoken(tone, r.Transcript("en"))
+    tone = records.Diarization("m", 0.27, (records.SpeakerTurn(0.0, 2.0, "Speaker 1"),),
+                               (records.SpeakerVoice("Speaker 1", 2.0, (1.0,)),))
+    kept = speakers.keep_spoken(tone, records.Transcript("en"))
     assert kept.turns == () and kept.speakers == ()
 
 
 def test_a_segment_spoken_by_two_is_split_between_words():
-    words = (r.Word("Yes.", 1.0, 1.4), r.Word("No", 2.1, 2.4), r.Word("way.", 2.5, 2.9))
-    transcript = r.Transcript("en", (r.SpeechSegment(0, 1.0, 2.9, "Yes. No way.", words),
-                                     r.SpeechSegment(1, 4.0, 5.0, "Fine.", ())))
-    turns = r.Diarization("m", 0.27, (r.SpeakerTurn(0.9, 1.8, "Speaker 1"), r.SpeakerTurn(2.0, 5.2, "Speaker 2")))
+    words = (records.Word("Yes.", 1.0, 1.4), records.Word("No", 2.1, 2.4), records.Word("way.", 2.5, 2.9))
+    transcript = records.Transcript("en", (records.SpeechSegment(0, 1.0, 2.9, "Yes. No way.", words),
+                                           records.SpeechSegment(1, 4.0, 5.0, "Fine.", ())))
+    turns = records.Diarization("m", 0.27, (records.SpeakerTurn(0.9, 1.8, "Speaker 1"),
+                                            records.SpeakerTurn(2.0, 5.2, "Speaker 2")))
     out = speakers.label_transcript(transcript, turns).segments
     assert [(s.index, s.start, s.end, s.text, s.speaker) for s in out] == [
         (0, 1.0, 1.4, "Yes.", "Speaker 1"), (1, 2.1, 2.9, "No way.", "Speaker 2"), (2, 4.0, 5.0, "Fine.", "Speaker 2")]

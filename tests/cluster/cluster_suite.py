@@ -30,7 +30,7 @@ import mediagen  # noqa: E402
 from cogvlm_media.cluster.connect import node_of  # noqa: E402
 from cogvlm_media.cluster.runner import ClusterRunner  # noqa: E402
 from cogvlm_media.config import AnalysisSettings, ClusterSettings, ModelSettings, Settings, WatchSettings  # noqa: E402
-from cogvlm_media.store import models as m  # noqa: E402
+from cogvlm_media.store import models  # noqa: E402
 from cogvlm_media.store.engine import get_engine, read_session  # noqa: E402
 from cogvlm_media.store.queue_status import status_document  # noqa: E402
 from pgserver import pg_server_fixture  # noqa: E402
@@ -102,14 +102,14 @@ def _env(home: Path, url: str) -> dict:
 
 def _analysed(engine) -> dict[str, int]:
     with read_session(engine) as s:
-        rows = s.execute(select(m.IngestRun.path, func.count()).where(m.IngestRun.outcome == "analysed")
-                         .group_by(m.IngestRun.path)).all()
+        rows = s.execute(select(models.IngestRun.path, func.count()).where(models.IngestRun.outcome == "analysed")
+                         .group_by(models.IngestRun.path)).all()
     return {Path(p).name: n for p, n in rows}
 
 
 def _stored_paths(engine) -> list[str]:
     with read_session(engine) as s:
-        return sorted(Path(p).name for p in s.scalars(select(m.AssetPath.path)))
+        return sorted(Path(p).name for p in s.scalars(select(models.AssetPath.path)))
 
 
 def test_only_loopback_in_the_namespace(nodes, pg_server):
@@ -136,7 +136,7 @@ def test_ingest_through_the_cluster_into_postgresql_then_search_and_export(nodes
         [(nodes.a.node_id, "mapped"), (nodes.b.node_id, "streamed")])
     assert _stored_paths(engine) == ["talk0.mp4", "talk1.mp4"]  # as the driver named them
     with read_session(engine) as s:
-        workers = s.scalars(select(m.IngestRun.worker)).all()
+        workers = s.scalars(select(models.IngestRun.worker)).all()
     assert sorted(node_of(w) for w in workers) == sorted(n.node_id[:12] for n in (nodes.a, nodes.b))
 
     env = _env(tmp_path / "driver", url)  # the index the driver kept current as files were stored
@@ -196,10 +196,10 @@ def test_simulated_gpus_share_the_windows_evenly_and_each_file_is_stored_once(no
     assert per_replica[0] == per_replica[1] > 0  # the same number of windows (equal clips)
     assert _analysed(engine) == {f"v{k}.mp4": 1 for k in range(4)}
     with read_session(engine) as s:
-        captions = s.scalars(select(m.Window.caption)).all()
+        captions = s.scalars(select(models.Window.caption)).all()
     assert len(captions) == 8 and all(c is not None for c in captions)  # two windows per clip
     with read_session(engine) as s:
-        versions = set(s.scalars(select(m.IngestRun.model_version)))
+        versions = set(s.scalars(select(models.IngestRun.model_version)))
     assert versions == {runner.model_name}
 
 
@@ -221,8 +221,8 @@ def test_two_watch_daemons_on_one_folder_store_each_file_once(nodes, pg_server, 
     assert _analysed(engine) == {"w0.mp4": 1, "w1.mp4": 1, "w2.mp4": 1}
     assert _stored_paths(engine) == ["w0.mp4", "w1.mp4", "w2.mp4"]
     with read_session(engine) as s:
-        assert s.scalar(select(func.count()).select_from(m.Asset)) == 3
-        workers = s.scalars(select(m.IngestRun.worker).where(m.IngestRun.outcome == "analysed")).all()
+        assert s.scalar(select(func.count()).select_from(models.Asset)) == 3
+        workers = s.scalars(select(models.IngestRun.worker).where(models.IngestRun.outcome == "analysed")).all()
     assert all(node_of(w) in {nodes.a.node_id[:12], nodes.b.node_id[:12]} for w in workers)  # done on the nodes
 
 
@@ -264,8 +264,8 @@ def test_a_worker_node_killed_mid_file_is_finished_elsewhere_exactly_once(nodes,
         deadline = time.monotonic() + 240
         while claimed is None and time.monotonic() < deadline:  # the deterministic point: A holds a run
             with read_session(engine) as s:
-                claimed = s.scalars(select(m.IngestRun.id).where(m.IngestRun.status == "running",
-                                                                 m.IngestRun.worker.like(f"%/ray-{victim}:%"))).first()
+                running = select(models.IngestRun.id).where(models.IngestRun.status == "running")
+                claimed = s.scalars(running.where(models.IngestRun.worker.like(f"%/ray-{victim}:%"))).first()
             if claimed is None:
                 time.sleep(0.05)
         assert claimed is not None, "node A never claimed a run"
@@ -279,8 +279,8 @@ def test_a_worker_node_killed_mid_file_is_finished_elsewhere_exactly_once(nodes,
     assert _analysed(engine) == {"k0.mp4": 1, "k1.mp4": 1}
     assert _stored_paths(engine) == ["k0.mp4", "k1.mp4"]
     with read_session(engine) as s:
-        run = s.get(m.IngestRun, claimed)
-        assets = s.scalar(select(func.count()).select_from(m.Asset))
-        markers = s.execute(select(m.Marker.asset_id, func.count()).group_by(m.Marker.asset_id)).all()
+        run = s.get(models.IngestRun, claimed)
+        assets = s.scalar(select(func.count()).select_from(models.Asset))
+        markers = s.execute(select(models.Marker.asset_id, func.count()).group_by(models.Marker.asset_id)).all()
     assert (run.status, run.attempts, node_of(run.worker)) == ("done", 2, nodes.b.node_id[:12])
     assert assets == 2 and len(markers) == 2  # nothing half-written, nothing twice

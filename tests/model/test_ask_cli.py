@@ -51,7 +51,7 @@ def test_ask_prints_timecodes_and_words(config, cut_clip):
 
 def test_ask_grounds_time_references():
     from cogvlm_media.records import Window
-    from cogvlm_media.cli.ask import _rewrite
+    from cogvlm_media.analysis.ask_file import ground_answer as _rewrite
     from cogvlm_media.media.timecode import Clock
 
     w = Window(index=1, start=10.0, end=20.0, first_frame=250, last_frame=499,
@@ -59,6 +59,20 @@ def test_ask_grounds_time_references():
     text, refs = _rewrite("The door opens at 5s and closes 7-8 seconds later.", w, Clock.for_media(25, 1, "01:00:00:00"))
     assert text == "The door opens at [01:00:15:00] and closes [01:00:17:00–01:00:18:00] later."
     assert [r["seconds"] for r in refs] == ["00:00:15.000", "00:00:17.000"]
+
+
+def test_ask_file_is_the_cli_without_its_printing(config, cut_clip):
+    """The work below the CLI: ask_file answers with the same document `ask --json` prints."""
+    from cogvlm_media.analysis.ask_file import NoVisionModel, ask_file
+    from cogvlm_media.config import Settings, load_settings
+
+    found = ask_file(load_settings(config), cut_clip.path, "when does the door open?")
+    code, out = run("--config", config, "ask", cut_clip.path, "when does the door open?", "--json")
+    assert code == 0, out
+    assert found.as_dict() == json.loads(out)
+    assert [w.window.index for w in found.windows] == [0, 1, 2] and found.file == str(cut_clip.path)
+    with pytest.raises(NoVisionModel, match="no vision model configured"):
+        ask_file(Settings(), cut_clip.path, "what happens?")  # before the file is even read
 
 
 def test_ask_without_model_or_offline_hub(tmp_path, cut_clip, monkeypatch):

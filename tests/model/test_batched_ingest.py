@@ -16,7 +16,7 @@ from cogvlm_media.media.frame_source import DecordSource
 from cogvlm_media.media.frames import FrameReadError, read_frames
 from cogvlm_media.model.engine import Questions, VideoChat
 from cogvlm_media.model.prompts import CAPTION_PROMPT, MOMENT_PROMPT
-from cogvlm_media.store import models as m
+from cogvlm_media.store import models
 from cogvlm_media.store.engine import get_engine, read_session
 
 SOURCES = (("testsrc2", "smptebars"), ("mandelbrot", "colour:0xc03020"), ("rgbtestsrc", "cellauto"))
@@ -43,9 +43,9 @@ def settings_for(home: Path, checkpoint: Path, **model) -> Settings:
 
 def stored(engine) -> dict[str, list[tuple[tuple[int, ...], str | None]]]:
     with read_session(engine) as s:
-        rows = s.execute(select(m.AssetPath.path, m.Window.frame_indices, m.Window.caption)
-                         .join(m.Window, m.Window.asset_id == m.AssetPath.asset_id)
-                         .order_by(m.AssetPath.path, m.Window.index)).all()
+        rows = s.execute(select(models.AssetPath.path, models.Window.frame_indices, models.Window.caption)
+                         .join(models.Window, models.Window.asset_id == models.AssetPath.asset_id)
+                         .order_by(models.AssetPath.path, models.Window.index)).all()
     out: dict[str, list] = {}
     for path, indices, caption in rows:
         out.setdefault(Path(path).name, []).append((tuple(indices), caption))

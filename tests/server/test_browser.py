@@ -210,7 +210,7 @@ def test_queue_panel_shows_no_null_for_empty_sections(browser, server):
 def tc_archive(tmp_path_factory):
     """Two assets for the asset switch: one whose timecode starts at 10:00:00:00, one with none."""
     import mediagen
-    from cogvlm_media import records as r
+    from cogvlm_media import records
     from cogvlm_media.media.fingerprint import fingerprint
     from cogvlm_media.media.probe import probe
     from cogvlm_media.store.engine import get_engine, write_session
@@ -221,8 +221,9 @@ def tc_archive(tmp_path_factory):
     engine = get_engine(f"sqlite:///{home / 'cogvlm-media.db'}")
     ids = []
     for clip in clips:
-        analysis = r.Analysis("embedded", "test", scenes=[r.Scene(0, 0.0, 1.0, f"{clip.path.stem} scene", "s")],
-                              moments=[r.KeyMoment(0.5, f"{clip.path.stem} moment", "n", "moment")])
+        analysis = records.Analysis("embedded", "test",
+                                    scenes=[records.Scene(0, 0.0, 1.0, f"{clip.path.stem} scene", "s")],
+                                    moments=[records.KeyMoment(0.5, f"{clip.path.stem} moment", "n", "moment")])
         with write_session(engine) as session:
             asset = record_analysis(session, state=FileState.of(str(clip.path)), fingerprint=fingerprint(clip.path),
                                     media=probe(str(clip.path)), shots=[], transcript=None, windows=[],

@@ -17,7 +17,7 @@ from cogvlm_media.cli.app import app
 from cogvlm_media.config import Settings
 from cogvlm_media.export.formats import format_names
 from cogvlm_media.store.marker_edits import add_marker
-from cogvlm_media.store import models as m
+from cogvlm_media.store import models
 from cogvlm_media.store.engine import get_engine, read_session, write_session
 
 BASE = "http://127.0.0.1:8765"
@@ -74,14 +74,14 @@ def test_an_import_strips_them(small):
     out = CliRunner().invoke(app, ["import-markers", str(path), "--asset", str(asset)], env=env)
     assert out.exit_code == 0, out.output
     with read_session(engine) as session:
-        names = {(mk.name, mk.note) for mk in session.query(m.Marker).filter_by(asset_id=asset)}
+        names = {(mk.name, mk.note) for mk in session.query(models.Marker).filter_by(asset_id=asset)}
     assert ("imported", "note\nkept") in names
 
 
 def test_every_export_writes_only_what_its_format_allows(small):
     _settings, engine, asset, client, _root = small
     with write_session(engine) as session:  # stored before the API refused them (or written by hand)
-        add_marker(session, session.get(m.Asset, asset), time=4.0, name="old\x00na\x1bme\nsecond",
+        add_marker(session, session.get(models.Asset, asset), time=4.0, name="old\x00na\x1bme\nsecond",
                    note="no\x00te\x07\nline two")
     for name in format_names():
         r = client.get(f"/api/v1/assets/{asset}/export/{name}")
