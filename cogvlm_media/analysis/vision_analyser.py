@@ -20,12 +20,10 @@ from cogvlm_media.analysis.window_questions import answer_items, ask_windows
 from cogvlm_media.config import Settings
 from cogvlm_media.model.prompts import CAPTION_PROMPT, MOMENT_PROMPT, summary_prompt
 
-NAME_WORDS = 8
-
-
-def _name(text: str, words: int = NAME_WORDS) -> str:
-    parts = text.split()
-    return " ".join(parts[:words]).rstrip(",;:.") + ("…" if len(parts) > words else "")
+def _name(text: str) -> str:
+    """A key moment's name: the model's whole description on one line, without its closing punctuation
+    (names are stored whole; only the review page shortens them, on display)."""
+    return " ".join(text.split()).rstrip(",;:.")
 
 
 def window_moments(window: Window, text: str) -> list[KeyMoment]:

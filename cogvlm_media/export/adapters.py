@@ -13,7 +13,9 @@ their output (see the README, "Gaps filled in the OpenTimelineIO 0.18 adapters' 
 - ``fcpxml`` (fcpx_xml): the writer leaves ``frameDuration`` empty at 23.976/29.97/59.94, names the
   format from a float rate with no width or height, writes ``hasAudio="0"`` for every file, marks
   speech markers ``completed`` (to-do items in Final Cut), drops marker notes, writes no chapter markers
-  and no sequence start timecode; all are fixed here. It fails on an audio track, so it gets none
+  and no sequence start timecode, and leaves the media times at 0s (spine offsets not from the sequence
+  start, a clip's video not at the clip's own start, no source ``start`` on video or asset-clip); all are
+  fixed here. It fails on an audio track, so it gets none
   (an FCPXML asset with ``hasAudio="1"`` brings its sound along).
 """
 
@@ -84,8 +86,30 @@ def write_fcp7xml(p: Plan) -> str:
 
 
 def _seconds(frames: int, rate: Fraction) -> str:
-    value = Fraction(frames) / rate
+    return _time(Fraction(frames) / rate)
+
+
+def _time(value: Fraction) -> str:
     return f"{value.numerator}/{value.denominator}s" if value.denominator != 1 else f"{value.numerator}s"
+
+
+def _fcpx_time(value: str | None) -> Fraction:
+    return Fraction((value or "0s").rstrip("s") or "0")
+
+
+def _media_times(root: ET.Element) -> None:
+    """Source times as Final Cut writes them: a clip's ``start`` opens its own timeline in source time,
+    so the asset's video inside it sits at the asset's start (``offset``) and reads from there
+    (``start``); an ``asset-clip`` starts at its asset's start too (the writer leaves both at 0s)."""
+    starts = {a.get("id"): a.get("start") or "0s" for a in root.iter("asset")}
+    for clip in root.iter("clip"):
+        for video in clip.findall("video"):
+            if video.get("ref") in starts:
+                video.set("offset", starts[video.get("ref")])
+                video.set("start", starts[video.get("ref")])
+    for el in root.iter("asset-clip"):
+        if el.get("ref") in starts and el.get("start") is None:
+            el.set("start", starts[el.get("ref")])
 
 
 # Final Cut Pro's names for its standard frame sizes and rates (FFVideoFormat1080p2997 and so on)
@@ -123,6 +147,9 @@ def write_fcpxml(p: Plan) -> str:
     for seq in root.iter("sequence"):
         seq.set("tcStart", _seconds(p.record_start, p.rate))
         seq.set("tcFormat", "DF" if p.record_drop else "NDF")
+        for item in seq.findall("spine/*"):  # the spine runs in sequence time, from tcStart
+            item.set("offset", _time(_fcpx_time(item.get("offset")) + Fraction(p.record_start) / p.rate))
+    _media_times(root)
     clips = [c for c in root.iter("clip") if c.find("marker") is not None]
     with_marks = [c for c in p.clips if c.marks]
     if len(clips) != len(with_marks):

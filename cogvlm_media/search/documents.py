@@ -65,7 +65,7 @@ class Document:
 
 def marker_text(name: str, note: str) -> str:
     """What a marker is found by and shown as: its name and note, once each. A name that is the note's
-    opening words (speech markers are named by their first words, cut with "…") adds nothing."""
+    opening words (older archives named speech markers by their first words, cut with "…") adds nothing."""
     name, note = (name or "").strip(), (note or "").strip()
     if not note or note == name:
         return name

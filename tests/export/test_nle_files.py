@@ -11,6 +11,7 @@ has a clip on an audio track; Avid writes locators at record timecode inside the
 from __future__ import annotations
 
 import xml.etree.ElementTree as ET
+from fractions import Fraction
 
 import mediagen
 import opentimelineio as otio
@@ -114,6 +115,43 @@ def test_fcpxml_audio_format_and_plain_markers(env, df_asset, tmp_path):
     markers = list(root.iter("marker"))
     assert len(markers) == len(MOMENTS)
     assert all("completed" not in el.attrib for el in markers + list(root.iter("chapter-marker")))
+
+
+@pytest.mark.parametrize("which", ["df", "25"])
+def test_fcpxml_media_times_as_final_cut_writes_them(env, df_asset, assets, tmp_path, which):
+    """Final Cut Pro (and Resolve) write a sequence's spine in sequence time, which starts at its tcStart:
+    the first clip's offset is the tcStart. A clip's start opens its own timeline in source time, so the
+    video inside it sits at that start (offset) and reads the media from the asset's start (start); an
+    asset-clip's start is a source time inside its asset too. With offset 0s and no start, the video lay
+    an hour before its clip's visible range and read before the media's first frame."""
+    asset = df_asset if which == "df" else assets["25"]
+    root = ET.fromstring(_export(env, asset, "fcpxml", tmp_path / "t.fcpxml"))
+    res = root.find("resources/asset")
+    seq = root.find(".//sequence")
+    (clip,) = seq.findall("spine/clip")
+    start, length = _t(res, "start"), _t(res, "duration")
+    assert start > 0 and _t(clip, "offset") == _t(seq, "tcStart") == start
+    assert (_t(clip, "start"), _t(clip, "duration")) == (start, length)
+    (video,) = clip.findall("video")
+    assert (_t(video, "offset"), _t(video, "start"), _t(video, "duration")) == (start, start, length)
+    assert video.get("ref") == res.get("id")
+    asset_clips = list(root.iter("asset-clip"))
+    assert asset_clips and all(_t(el, "start") == start for el in asset_clips)
+    # the markers stay in the clip's own (source) time: the first scene starts on the clip's first frame
+    assert _t(clip.find("chapter-marker"), "start") == start
+
+
+def _t(el, attr: str) -> Fraction:
+    """An FCPXML time attribute ("3003/1000s", "36000s") as seconds; a missing one is FCPXML's default 0s."""
+    return Fraction((el.get(attr) or "0s").rstrip("s"))
+
+
+def test_fcpxml_clips_end_to_end_from_the_timeline_start(env, assets, tmp_path):
+    root = ET.fromstring(_export(env, assets["25"], "fcpxml", tmp_path / "s.fcpxml", "--start-tc", "01:00:00:00"))
+    seq = root.find(".//sequence")
+    (clip,) = seq.findall("spine/clip")
+    assert (_t(seq, "tcStart"), _t(clip, "offset"), _t(clip, "start")) == (3600, 3600, 36000)
+    assert _t(clip.find("video"), "offset") == _t(clip.find("video"), "start") == 36000
 
 
 def test_fcpxml_silent_custom_size(env, assets, tmp_path):

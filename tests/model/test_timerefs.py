@@ -95,3 +95,11 @@ def test_window_moments_use_sampled_frame_times():
     assert moments[2].time == pytest.approx(30.04 + 2.5 * 1.04)
     assert moments[3].time == pytest.approx(40.5)  # past the last frame: clamped to the window's end
     assert all(w.start <= m.time <= w.end for m in moments)
+
+
+def test_window_moment_names_are_stored_whole():
+    """The model's description names its marker whole (issue 12: names are shortened only on display)."""
+    said = "a woman in a red coat walks slowly across the crowded station hall, looking for the exit."
+    (moment,) = window_moments(make_window(), f"At 3s, {said}")
+    assert moment.name == "A woman in a red coat walks slowly across the crowded station hall, looking for the exit"
+    assert "…" not in moment.name and moment.note == f"At 3s, {said}"
