@@ -118,3 +118,15 @@ def test_a_crasher_recorded_in_alternating_stages_still_ends_quarantined(engine)
             break
     # shots, speech: given back; shots again: 2 count; speech again: 4 count, over the 3 allowed
     assert statuses == ["failed", "failed", "failed", "quarantined"]
+
+
+def test_a_crash_note_written_before_the_tally_still_counts_its_stage():
+    from cogvlm_media.store.crash_notes import count_crash, crashes_by_stage
+
+    old = "worker h:1:1 stopped during the job in stage shots (crash, kill or lost lease); not counted"
+    assert crashes_by_stage(old) == {"shots": 1}
+    assert crashes_by_stage(old.removesuffix("; not counted")) == {"shots": 2}
+    assert crashes_by_stage("permission denied") == crashes_by_stage(None) == {}
+    assert count_crash(old, "h:2:1", "shots") == (
+        -1, "worker h:2:1 stopped during the job in stage shots (crash, kill or lost lease); crashes so far: shots 2")
+    assert count_crash(old, "h:2:1", "speech")[0] == 1
