@@ -263,7 +263,7 @@ def test_a_file_name_that_is_not_utf8_is_stored_and_given_back_exactly(pg_url, t
     engine = get_engine(pg_url)
     run_id, _ = jobs.enqueue(engine, path, size=1000, mtime_ns=1, source="watch")
     with write_session(engine) as s:
-        record_analysis(s, state=FileState(path, 1000, 1, 1), fingerprint="e" * 64, media=MEDIA, **analysis())
+        record_analysis(s, state=FileState(path, 1000, 1, 1), fingerprint="c4fe" * 16, media=MEDIA, **analysis())
     with read_session(engine) as s:
         asset = find_asset(s, path)
         assert [p.path for p in asset.paths] == [path]
