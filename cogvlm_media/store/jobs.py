@@ -8,7 +8,6 @@ died) is claimable again. Failures retry with exponential backoff, then the run 
 from __future__ import annotations
 
 import os
-import re
 import socket
 import threading
 from datetime import datetime, timedelta, timezone
@@ -16,6 +15,7 @@ from datetime import datetime, timedelta, timezone
 from sqlalchemy import and_, case, or_, select, text, update
 from sqlalchemy.engine import Engine
 
+from cogvlm_media.store import crash_notes
 from cogvlm_media.store.engine import read_session, write_session
 from cogvlm_media.store.models import AssetPath, IngestRun, utcnow
 
@@ -72,8 +72,8 @@ def enqueue(engine: Engine, path: str, *, size: int | None = None, mtime_ns: int
         return run.id, True
 
 
-# a claim clears the last error, except the note of a crash: the next crash compares its stage with it
-_KEEP_CRASH = case((IngestRun.error.like("%stopped during the job in stage%"), IngestRun.error), else_=None)
+# a claim clears the last error, except the note of a crash: it holds the file's crashes by stage
+_KEEP_CRASH = case((IngestRun.error.like(f"%{crash_notes.MARK}%"), IngestRun.error), else_=None)
 
 
 def claim(engine: Engine, worker: str, lease_seconds: float, run_id: int | None = None) -> IngestRun | None:
@@ -305,13 +305,11 @@ def recover(engine: Engine, is_dead=None) -> list[tuple[int, str]]:
     lease expired (any host). Returns (run id, new status).
 
     A crash counts against the file only when the same file crashed its worker in the same stage
-    before: then both crashes count (a file that kills its worker again and again ends quarantined).
-    Otherwise (a kill, an unrelated crash) the attempt is given back by raising ``max_attempts``."""
+    before, whatever came between: then both crashes count (a file that kills its worker again and
+    again ends quarantined). Otherwise (a kill, an unrelated crash) the attempt is given back by raising
+    ``max_attempts`` (store/crash_notes.py)."""
     with write_session(engine) as session:
         return _take_back(session, _now(), is_dead=is_dead)
-
-
-_CRASH = re.compile(r"stopped during the job in stage (\S+) \(crash, kill or lost lease\)(; not counted)?")
 
 
 def _take_back(session, now: datetime, run_id: int | None = None, is_dead=None) -> list[tuple[int, str]]:
@@ -324,15 +322,8 @@ def _take_back(session, now: datetime, run_id: int | None = None, is_dead=None) 
         expired = run.lease_until is None or _aware(run.lease_until) < now
         if not (expired or _worker_dead(run.worker, host) or (is_dead is not None and is_dead(run.worker))):
             continue
-        stage = run.stage or "start"
-        before = _CRASH.search(run.error or "")
-        repeat = before is not None and before.group(1) == stage
-        if repeat and before.group(2):
-            run.max_attempts -= 1  # the earlier crash in this stage was the file's after all
-        elif not repeat:
-            run.max_attempts += 1  # not (yet) the file's fault: this attempt is given back
-        run.error = (f"worker {run.worker} stopped during the job in stage {stage} (crash, kill or lost lease)"
-                     + ("" if repeat else "; not counted"))
+        change, run.error = crash_notes.count_crash(run.error, run.worker, run.stage or "start")
+        run.max_attempts += change
         run.lease_until, run.worker, run.finished_at = None, None, now
         if run.attempts >= run.max_attempts:
             run.status = "quarantined"

@@ -29,7 +29,7 @@ from cogvlm_media.store import jobs
 from cogvlm_media.store.engine import database_error_line, is_unavailable
 from cogvlm_media.store.fspath import shown
 from cogvlm_media.watch.gate import Gate, ffprobe_check, wanted
-from cogvlm_media.watch.links import inside
+from cogvlm_media.watch.links import reachable
 from cogvlm_media.watch.observers import Root, Supervisor
 from cogvlm_media.watch.probes import ProbePool
 from cogvlm_media.watch.scan import new_versions
@@ -148,7 +148,7 @@ class Daemon:
                         self.gate.forget_under(path)
                 elif kind == "deleted":
                     self.gate.forget(path)
-                elif wanted(path, exts) and inside(self._root_of(path).path, path):  # no link out of the tree
+                elif wanted(path, exts) and reachable(self._root_of(path).path, path):  # no link out of the tree
                     root = self._root_of(path)
                     self.gate.offer(path, window=self._window(root),
                                     closed=kind == "closed" and root is not None and not root.polling)

@@ -15,7 +15,9 @@ from dataclasses import dataclass, field
 
 from watchdog.events import FileSystemEvent, FileSystemEventHandler
 from watchdog.observers import Observer
-from watchdog.observers.polling import PollingObserver
+from watchdog.observers.polling import PollingObserverVFS
+
+from cogvlm_media.watch.links import stat_without_folder_links
 
 log = logging.getLogger(__name__)
 
@@ -129,7 +131,8 @@ class Supervisor:
         if identity is None:
             root.missing = True
             return False
-        observer = PollingObserver(timeout=self.poll_seconds) if root.polling else Observer()
+        observer = (PollingObserverVFS(stat_without_folder_links(root.path), os.scandir,
+                                       polling_interval=self.poll_seconds) if root.polling else Observer())
         try:
             observer.schedule(QueueHandler(self.events), root.path, recursive=True)
             observer.start()

@@ -250,3 +250,24 @@ def test_two_enqueuers_of_one_file_version_queue_it_once(pg_server, tmp_path, mo
         runs = s.scalars(select(IngestRun.path)).all()
     assert runs == [version[0]], runs
     assert [len(created["first"]), len(created["second"])] == [1, 0]
+
+
+def test_a_file_name_that_is_not_utf8_is_stored_and_given_back_exactly(pg_url, tmp_path):
+    """Issue 13, item 2, on PostgreSQL: ``caf\\xe9.mov`` (Latin-1) is stored as the text ``caf\\\\xe9.mov``
+    in the TEXT columns of the asset's path and of its run, and read back as the exact OS name."""
+    import os
+
+    from sqlalchemy import text
+
+    path = os.path.join(str(tmp_path), os.fsdecode(b"caf\xe9.mov"))
+    engine = get_engine(pg_url)
+    run_id, _ = jobs.enqueue(engine, path, size=1000, mtime_ns=1, source="watch")
+    with write_session(engine) as s:
+        record_analysis(s, state=FileState(path, 1000, 1, 1), fingerprint="c4fe" * 16, media=MEDIA, **analysis())
+    with read_session(engine) as s:
+        asset = find_asset(s, path)
+        assert [p.path for p in asset.paths] == [path]
+        stored = s.execute(text("SELECT path FROM asset_paths WHERE asset_id = :a"), {"a": asset.id}).scalar()
+        queued = s.execute(text("SELECT path FROM ingest_runs WHERE id = :r"), {"r": run_id}).scalar()
+    assert stored == queued == os.path.join(str(tmp_path), "caf\\xe9.mov")
+    assert os.fsencode(jobs.claim(engine, "w", 60, run_id=run_id).path).endswith(b"/caf\xe9.mov")

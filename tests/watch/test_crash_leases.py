@@ -90,3 +90,43 @@ def test_the_same_file_crashing_its_worker_in_the_same_stage_counts(engine):
     crash_in(engine, "shots")
     run = the_run(engine)
     assert run.status == "quarantined" and "stopped during the job in stage shots" in run.error
+
+
+def test_a_crash_in_another_stage_between_two_in_the_same_stage_does_not_hide_the_repeat(engine):
+    """Only the last crash's stage was remembered: shots, then an unrelated kill in analyse, then shots
+    again read as three different stages, and none counted."""
+    jobs.enqueue_many(engine, [("/v/crasher.mp4", 1, 1)], max_attempts=2)
+    crash_in(engine, "shots")
+    crash_in(engine, "analyse")
+    assert the_run(engine).status == "failed"
+    crash_in(engine, "shots")  # this file crashed its worker in shots before: both shots crashes count
+    run = the_run(engine)
+    assert run.status == "quarantined" and "stage shots" in run.error and "not counted" not in run.error
+    assert run.error.endswith("crashes so far: shots 2, analyse 1")
+
+
+def test_a_crasher_recorded_in_alternating_stages_still_ends_quarantined(engine):
+    """Shots and speech run side by side, and the stage recorded is the one that reported last: a file
+    that kills its worker every time may be recorded in either. Each crash in a stage it crashed in
+    before counts (with the earlier one), so it ends quarantined instead of being retried forever."""
+    jobs.enqueue_many(engine, [("/v/crasher.mp4", 1, 1)], max_attempts=3)
+    statuses = []
+    for n in range(8):
+        crash_in(engine, ("shots", "speech")[n % 2])
+        statuses.append(the_run(engine).status)
+        if statuses[-1] == "quarantined":
+            break
+    # shots, speech: given back; shots again: 2 count; speech again: 4 count, over the 3 allowed
+    assert statuses == ["failed", "failed", "failed", "quarantined"]
+
+
+def test_a_crash_note_written_before_the_tally_still_counts_its_stage():
+    from cogvlm_media.store.crash_notes import count_crash, crashes_by_stage
+
+    old = "worker h:1:1 stopped during the job in stage shots (crash, kill or lost lease); not counted"
+    assert crashes_by_stage(old) == {"shots": 1}
+    assert crashes_by_stage(old.removesuffix("; not counted")) == {"shots": 2}
+    assert crashes_by_stage("permission denied") == crashes_by_stage(None) == {}
+    assert count_crash(old, "h:2:1", "shots") == (
+        -1, "worker h:2:1 stopped during the job in stage shots (crash, kill or lost lease); crashes so far: shots 2")
+    assert count_crash(old, "h:2:1", "speech")[0] == 1

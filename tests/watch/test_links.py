@@ -8,6 +8,8 @@ from __future__ import annotations
 import os
 import shutil
 
+import pytest
+
 import watch_support as ws
 
 
@@ -38,10 +40,13 @@ def test_the_start_up_scan_takes_no_link_out_of_the_tree(tmp_path, base_clip):
     assert names(tmp_path) == {"inside.mp4", os.path.join("sub", "link-in.mp4")}
 
 
-def test_events_and_a_folder_moved_in_take_no_link_out_of_the_tree(tmp_path, base_clip, daemons):
+@pytest.mark.parametrize("observer", [[], ["--poll"]], ids=["events", "polling"])
+def test_events_and_a_folder_moved_in_take_no_link_out_of_the_tree(tmp_path, base_clip, daemons, observer):
+    """The polling observer (network mounts, --poll) walks into symlinked folders: its events must be
+    held to the same rule as inotify's."""
     watched, out = layout(tmp_path, base_clip)
     config = ws.write_config(tmp_path)
-    d = daemons(config, [str(watched), "--scan-only", "--no-probe"], tmp_path / "d.log")
+    d = daemons(config, [str(watched), "--scan-only", "--no-probe", *observer], tmp_path / "d.log")
     d.wait_for("ready", 120)
     ws.wait_until(lambda: names(tmp_path) == {"inside.mp4"}, 60, what="the start-up scan")
     # a folder holding links, moved in whole
@@ -63,3 +68,25 @@ def test_events_and_a_folder_moved_in_take_no_link_out_of_the_tree(tmp_path, bas
     ws.wait_until(lambda: expected <= names(tmp_path), 60, what="the files inside the tree queued")
     d.terminate()
     assert names(tmp_path) == expected
+
+
+def test_the_polling_snapshot_walks_no_symlinked_folder_and_events_through_one_are_dropped(tmp_path):
+    from watchdog.utils.dirsnapshot import DirectorySnapshot
+
+    from cogvlm_media.watch.links import reachable, stat_without_folder_links
+
+    watched = tmp_path / "in"
+    (watched / "sub").mkdir(parents=True)
+    (watched / "sub" / "a.mp4").write_bytes(b"a" * 10)
+    os.symlink(tmp_path, watched / "parent")
+    os.symlink(watched / "sub", watched / "sublink")
+    os.symlink(watched / "sub" / "a.mp4", watched / "f.mp4")
+    os.symlink(watched, tmp_path / "root-link")  # a watched root may itself be a link
+    for root in (watched, tmp_path / "root-link"):
+        snap = DirectorySnapshot(str(root), stat=stat_without_folder_links(str(root)))
+        assert sorted(os.path.relpath(p, root) for p in snap.paths) == [
+            ".", "f.mp4", "parent", "sub", os.path.join("sub", "a.mp4"), "sublink"]
+        assert snap.stat_info(str(root / "f.mp4")).st_size == 10  # a file link: the file's size
+    assert reachable(str(watched), str(watched / "sub" / "a.mp4")) and reachable(str(watched), str(watched / "f.mp4"))
+    assert not reachable(str(watched), str(watched / "sublink" / "a.mp4"))
+    assert not reachable(str(watched), str(watched / "parent" / "in" / "sub" / "a.mp4"))
