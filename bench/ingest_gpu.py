@@ -77,6 +77,7 @@ def settings_for(args):
 
     model = ModelSettings(path=str(args.checkpoint), dtype="bf16", files_in_flight=args.files, batched=args.batched,
                           batch_size=args.batch, frame_source=args.frame_source,
+                          decoder_reserve_gib=args.decoder_reserve_gib,
                           **({"max_new_tokens": args.new_tokens} if args.new_tokens else {}))
     return Settings(home=args.home, model=model, analysis=AnalysisSettings(speech_workers=args.speech_workers))
 
@@ -244,6 +245,7 @@ def main() -> None:
     ap.add_argument("--batched", default="auto", help="[model] batched (on: the CPU smoke test)")
     ap.add_argument("--nvdec-threaded", action="store_true", help="NVDEC decoding ahead in its own thread")
     ap.add_argument("--speech-workers", type=int, default=4)
+    ap.add_argument("--decoder-reserve-gib", type=float, default=1.0, help="[model] decoder_reserve_gib")
     ap.add_argument("--replay-limit", type=float, default=1e9, help="stop the model-only replay after this")
     ap.add_argument("--logit-windows", type=int, default=4)
     ap.add_argument("--quant-windows", type=int, default=16, help="recorded windows `quant` times")

@@ -89,6 +89,8 @@ class ModelSettings:
     # decoder of the window frames (media/frame_source.py): "auto" = NVDEC (decoding each file once, on the
     # GPU, for shots and windows) when CUDA and PyNvVideoCodec are there, else "decord"
     frame_source: str = "auto"
+    # GPU memory kept from PyTorch for each file NVDEC decodes (the decoders allocate outside its cache)
+    decoder_reserve_gib: float = 1.0
     files_in_flight: int = 0  # files analysed at once by the batched path; 0: one per CPU core, 4-16
     queue_windows: int = 0  # decoded windows waiting for the model at most; 0: one batch's worth
     linger_seconds: float = 0.5  # how long a part-filled batch waits for files still in their CPU stages

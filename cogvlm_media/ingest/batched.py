@@ -81,10 +81,26 @@ class BatchedPipeline:
         with self._lock:
             if self.batcher is None:
                 if self.chat is None:
+                    self._share_gpu_with_decoders()
                     self.chat = VideoChat.from_settings(self.settings.model)
                 self.batcher = WindowBatcher(self.chat, queue_items=self.settings.model.queue_windows or None,
                                              linger=self.linger).start()
         return self
+
+    def _share_gpu_with_decoders(self) -> None:
+        """Before the model loads on CUDA: expandable segments, and room kept for the NVDEC decoders of the
+        files in flight (the automatic batch size is then taken from what is left)."""
+        from cogvlm_media.model.engine import resolve_device
+        from cogvlm_media.model.gpu_memory import (decoder_headroom_bytes, keep_free_for_decoders,
+                                                   prefer_expandable_segments)
+
+        device = resolve_device(self.settings.model.device)
+        if device.type != "cuda":
+            return
+        prefer_expandable_segments()
+        headroom = decoder_headroom_bytes(self.frame_source.name, self.files_in_flight,
+                                          self.settings.model.decoder_reserve_gib)
+        keep_free_for_decoders(device, headroom)
 
     def close(self) -> None:
         if self.batcher is not None:

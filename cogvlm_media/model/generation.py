@@ -179,7 +179,9 @@ class Generator:
                 self._step(st)
         torch.cuda.current_stream().wait_stream(side)
         graph = torch.cuda.CUDAGraph()
-        with torch.cuda.graph(graph):
+        # thread_local: decoder threads (NVDEC, speech) keep making CUDA calls on their own streams while a
+        # new batch shape is captured; the default "global" mode makes those calls fail the capture
+        with torch.cuda.graph(graph, capture_error_mode="thread_local"):
             self._step(st)
         return graph
 
