@@ -11,8 +11,9 @@ to it (every open ticket is waiting for its answers, or none is open); or when t
 waited ``linger`` seconds (a file still in its CPU stages is not waited for longer); or when a submit is
 blocked on a full queue.
 
-A batch that raises is run again item by item, so only the item that fails gets the exception (and
-only its file fails); a ticket that is cancelled (its file failed while submitting) has its queued
+A batch that raises is run again in halves until the failing item is alone, so only that item gets the
+exception (and only its file fails) and the rest are still answered in batches (after out of memory, with
+PyTorch's cache emptied first); a ticket that is cancelled (its file failed while submitting) has its queued
 items dropped.
 """
 
@@ -24,6 +25,8 @@ from collections import deque
 from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import Future
 from dataclasses import dataclass, field
+
+import torch
 
 from cogvlm_media.model.engine import Questions
 
@@ -215,17 +218,16 @@ class WindowBatcher:
             if len(batch) == 1:
                 batch[0].future.set_exception(exc)
                 return
-            for e in batch:  # find the item that fails; the others are answered
-                self._run_one(e)
+            if isinstance(exc, torch.cuda.OutOfMemoryError):
+                torch.cuda.empty_cache()  # give the halves the cache the failed batch left behind
+            # halves until the failing item is alone: the others are still answered in batches (item by
+            # item, a 256-row batch would be rerun a few rows at a time)
+            half = len(batch) // 2
+            self._run(batch[:half])
+            self._run(batch[half:])
             return
         for e, a in zip(batch, answers):
             e.future.set_result(a)
-
-    def _run_one(self, e: _Entry) -> None:
-        try:
-            e.future.set_result(self.chat.answer_groups([e.item])[0])
-        except Exception as exc:
-            e.future.set_exception(exc)
 
     def _loop(self) -> None:
         while True:

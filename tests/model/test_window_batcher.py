@@ -7,6 +7,7 @@ import threading
 
 import numpy as np
 import pytest
+import torch
 
 from cogvlm_media.model.engine import Questions, VideoChat
 from cogvlm_media.model.prompts import CAPTION_PROMPT, MOMENT_PROMPT
@@ -115,3 +116,39 @@ def test_a_file_that_fails_while_submitting_drops_its_queued_windows(chat):
             answers = good.answer_stream([Questions(QUESTIONS, marked(22))])
     assert [s for b in rec.batches for s in b] == [22]  # the failed file's two queued windows never ran
     assert answers == [chat.answer_groups([Questions(QUESTIONS, marked(22))])[0]]
+
+
+def test_a_failing_batch_is_rerun_in_halves_until_the_failing_item_is_alone(chat):
+    rec = Recording(chat, bad={12})
+    frames = [marked(s) for s in range(10, 18)]
+    with WindowBatcher(rec, linger=60.0) as batcher:
+        got = run_files(batcher, {"one.mp4": frames})["one.mp4"]
+    assert isinstance(got, RuntimeError)
+    assert rec.batches == [list(range(10, 18)), [10, 11, 12, 13], [10, 11], [12, 13], [12], [13],
+                           [14, 15, 16, 17]]
+
+
+class TooBig(Recording):
+    """Out of CUDA memory for more than ``fits`` items at once."""
+
+    def __init__(self, chat, fits):
+        super().__init__(chat)
+        self.fits = fits
+
+    def answer_groups(self, items, max_new_tokens=None):
+        if len(items) > self.fits:
+            self.batches.append([int(it.frames[0, 0, 0, 0]) for it in items])
+            raise torch.cuda.OutOfMemoryError("CUDA out of memory. Tried to allocate 1.62 GiB.")
+        return super().answer_groups(items, max_new_tokens)
+
+
+def test_out_of_memory_empties_the_cache_and_every_item_is_answered(chat, monkeypatch):
+    emptied = []
+    monkeypatch.setattr(torch.cuda, "empty_cache", lambda: emptied.append(1))
+    rec = TooBig(chat, fits=2)
+    frames = [marked(s) for s in range(20, 28)]
+    with WindowBatcher(rec, linger=60.0) as batcher:
+        got = run_files(batcher, {"big.mp4": frames})["big.mp4"]
+    assert got == [chat.answer_groups([Questions(QUESTIONS, f)])[0] for f in frames]
+    assert len(emptied) == 3  # the batch of 8 and its two halves of 4 ran out of memory
+    assert [len(b) for b in rec.batches] == [8, 4, 2, 2, 4, 2, 2]
