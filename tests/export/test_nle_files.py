@@ -161,7 +161,8 @@ def test_fcp7xml_of_a_silent_file_has_no_audio(env, assets, clips, tmp_path):
     assert (tc.findtext("string"), tc.findtext("displayformat")) == ("10:00:00:00", "NDF")
     file_el = seq.find("media/video/track/clipitem/file")
     assert file_el.findtext("pathurl") == pathurl(clips["25"].path)
-    assert tree(file_el.find("media")) == ("media", [("video", [("samplecharacteristics", video_chars("25", "FALSE", 64, 48))])])
+    assert tree(file_el.find("media")) == ("media", [
+        ("video", [("samplecharacteristics", video_chars("25", "FALSE", 64, 48))])])
     # the sequence keeps its own audio settings (a sequence always has its outputs), with no track
     assert [tree(c) for c in seq.find("media/audio")] == SEQUENCE_AUDIO_HEAD
 
@@ -237,11 +238,12 @@ def test_fcp7xml_one_audio_clipitem_per_channel(env, sound_clips, tmp_path, key)
                                                       for n in range(1, channels + 1)]
     for item in [video] + sounds:
         assert _links(item) == expected
-    # OpenTimelineIO's reader still reads it: the video clip with its markers, one clip per channel
+    # OpenTimelineIO's reader still reads it: the video clip with its markers, and the sound as one clip on
+    # one audio track (it gangs an exploded stereo pair, as in Premiere's own files, into one track)
     tl = otio.adapters.read_from_string(text, "fcp_xml")
     found = list(tl.find_clips())
-    assert len(found) == 1 + channels and len(found[0].markers) == len(SCENES) + len(MOMENTS)
-    assert [t.kind for t in tl.tracks] == [otio.schema.TrackKind.Video] + [otio.schema.TrackKind.Audio] * channels
+    assert len(found) == 2 and len(found[0].markers) == len(SCENES) + len(MOMENTS)
+    assert [t.kind for t in tl.tracks] == [otio.schema.TrackKind.Video, otio.schema.TrackKind.Audio]
 
 
 def test_fcp7xml_of_assets_stored_before_the_media_details(env, sound_clips, tmp_path):
@@ -358,3 +360,20 @@ def test_edl_locators_without_file_timecode(env, assets, tmp_path):
     assert event.split()[-4] == "00:00:00:00" and event.split()[-2] == "01:00:00:00"
     locs = [ln.split()[2] for ln in text.splitlines() if ln.startswith("* LOC:")]
     assert locs and all(tc >= "01:00:00:00" for tc in locs)
+
+
+@pytest.mark.parametrize("aspect, size, expected", [
+    (Fraction(1), (1920, 1080), ("square", False)),
+    (Fraction(10, 11), (720, 480), ("NTSC-601", False)),
+    (Fraction(40, 33), (720, 480), ("NTSC-601", True)),  # 16:9 in an NTSC frame
+    (Fraction(16, 15), (720, 576), ("PAL-601", False)),
+    (Fraction(64, 45), (720, 576), ("PAL-601", True)),  # 16:9 in a PAL frame
+    (Fraction(4, 3), (1440, 1080), ("HD-(1440x1080)", False)),
+    (Fraction(3, 2), (1280, 1080), ("HD-(1280x1080)", False)),
+    (Fraction(4, 3), (960, 720), ("HD-(960x720)", False)),
+    (Fraction(2), (320, 240), ("square", False)),  # FCP 7 XML has no name for it
+])
+def test_fcp7xml_pixel_aspect_names(aspect, size, expected):
+    from cogvlm_media.export.media_details import fcp_pixel_aspect
+
+    assert fcp_pixel_aspect(aspect, *size) == expected
