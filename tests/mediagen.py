@@ -57,10 +57,12 @@ def speech_clip(path: Path) -> SampleInfo:
     return render(path, segments, fps="25", size="160x120", audio=SPEECH, keyint=50)
 
 
-def tone_clip(path: Path, fps: str = "25", frames: int = 50, extra_args=(), size: str = SIZE) -> SampleInfo:
-    """One shot with a sine-tone audio track."""
-    return render(path, [Segment("testsrc2", frames)], fps=fps, size=size, audio="tone",
-                  extra_args=tuple(extra_args))
+def tone_clip(path: Path, fps: str = "25", frames: int = 50, extra_args=(), size: str = SIZE,
+              channels: int | None = None) -> SampleInfo:
+    """One shot with a sine-tone audio track (48 kHz AAC, mono unless ``channels`` says otherwise;
+    ``extra_args`` may set another codec or rate, e.g. ``-c:a pcm_s24le -ar 44100``)."""
+    extra = (("-ac", str(channels)) if channels else ()) + tuple(extra_args)
+    return render(path, [Segment("testsrc2", frames)], fps=fps, size=size, audio="tone", extra_args=extra)
 
 
 def silent_clip(path: Path, fps: str = "25", frames: int = 50, extra_args=(), size: str = SIZE) -> SampleInfo:

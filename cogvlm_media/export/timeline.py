@@ -112,6 +112,11 @@ class Placement:
     width: int = 0
     height: int = 0
     has_audio: bool = False
+    # as stored (None in rows from before migration 0011; see media_details.py for what stands in)
+    audio_channels: int | None = None
+    audio_sample_rate: int | None = None
+    audio_bits: int | None = None
+    pixel_aspect: Fraction | None = None
     cues: list[Cue] = field(default_factory=list)  # the transcript, for subtitle formats
     # who is seen and who speaks (seconds from the file's first frame), carried as metadata:
     # {person_id, name (null until named), start, end} and {label, name (null until named), start, end}
@@ -172,8 +177,11 @@ def placement(asset: Asset, kinds: tuple[str, ...], record_offset: int = 0) -> P
                      frame_count=asset.frame_count, source_start=source_start,
                      source_drop=_drop(asset.start_timecode, rate), record_offset=record_offset,
                      marks=marks_for(asset, kinds), width=asset.width or 0, height=asset.height or 0,
-                     has_audio=bool(asset.has_audio), cues=cues_of(asset), appearances=appearances,
-                     speaker_turns=turns)
+                     has_audio=bool(asset.has_audio), audio_channels=asset.audio_channels,
+                     audio_sample_rate=asset.audio_sample_rate, audio_bits=asset.audio_bits,
+                     pixel_aspect=Fraction(asset.pixel_aspect_num, asset.pixel_aspect_den)
+                     if asset.pixel_aspect_num and asset.pixel_aspect_den else None,
+                     cues=cues_of(asset), appearances=appearances, speaker_turns=turns)
 
 
 def plan(assets: list[Asset], *, kinds: tuple[str, ...] = KINDS, start_tc: str | None = None,

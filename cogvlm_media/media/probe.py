@@ -34,6 +34,15 @@ class MediaInfo:
     container: str
     start_time: float  # presentation time of the first video frame in the container
     audio_start_time: float | None = None  # presentation time of the first audio stream's first sample
+    # the first audio stream (None without sound): channels, samples per second, bits per sample (only
+    # where the codec has one, e.g. PCM or FLAC; AAC and other lossy codecs have none)
+    audio_channels: int | None = None
+    audio_sample_rate: int | None = None
+    audio_bits: int | None = None
+    # the video's sample (pixel) aspect ratio, e.g. 16:15 for 720x576 shown at 4:3; 1:1 where the file
+    # states none (ffmpeg and the NLEs show such a picture with square pixels)
+    pixel_aspect_num: int | None = None
+    pixel_aspect_den: int | None = None
 
     @property
     def fps(self) -> Fraction:
@@ -73,6 +82,29 @@ def _rate(text: str | None) -> Fraction | None:
     except (ValueError, ZeroDivisionError):
         return None
     return value if value > 0 else None
+
+
+def _count(value) -> int | None:
+    """A positive whole number from ffprobe (an int, or text such as "48000"); None for 0, "N/A" or absent."""
+    text = str(value if value is not None else "").strip()
+    return int(text) if text.isdigit() and int(text) > 0 else None
+
+
+def _pixel_aspect(video: dict) -> tuple[int, int]:
+    num, _, den = str(video.get("sample_aspect_ratio") or "").partition(":")
+    n, d = _count(num), _count(den)
+    if n is None or d is None:  # absent, "N/A" or "0:1" (unknown): square
+        return 1, 1
+    ratio = Fraction(n, d)
+    return ratio.numerator, ratio.denominator
+
+
+def _audio_details(audio: dict | None) -> dict:
+    if audio is None:
+        return {}
+    bits = _count(audio.get("bits_per_raw_sample")) or _count(audio.get("bits_per_sample"))
+    return dict(audio_channels=_count(audio.get("channels")), audio_sample_rate=_count(audio.get("sample_rate")),
+                audio_bits=bits)
 
 
 def _rotation(stream: dict) -> int:
@@ -155,6 +187,7 @@ def probe(path: str | os.PathLike[str]) -> MediaInfo:
     if frame_count <= 0:
         raise ProbeError("video stream has no frames")
 
+    sar_num, sar_den = _pixel_aspect(video)
     return MediaInfo(
         path=str(p),
         size=size,
@@ -172,4 +205,7 @@ def probe(path: str | os.PathLike[str]) -> MediaInfo:
         container=str(fmt.get("format_name", "")),
         start_time=_seconds(video.get("start_time")) or 0.0,
         audio_start_time=_seconds(audios[0].get("start_time")) if audios else None,
+        pixel_aspect_num=sar_num,
+        pixel_aspect_den=sar_den,
+        **_audio_details(audios[0] if audios else None),
     )

@@ -63,6 +63,13 @@ class Asset(Base):
     variable_frame_rate: Mapped[bool] = mapped_column(Boolean, default=False)
     video_codec: Mapped[str] = mapped_column(String(32), default="")
     container: Mapped[str] = mapped_column(String(64), default="")
+    # the first audio stream and the pixel aspect ratio (migration 0011): NULL in rows stored before it,
+    # and for the audio columns in a file without sound (audio_bits also where the codec has no bit depth)
+    audio_channels: Mapped[int | None] = mapped_column(Integer)
+    audio_sample_rate: Mapped[int | None] = mapped_column(Integer)
+    audio_bits: Mapped[int | None] = mapped_column(Integer)
+    pixel_aspect_num: Mapped[int | None] = mapped_column(Integer)
+    pixel_aspect_den: Mapped[int | None] = mapped_column(Integer)
     analyser: Mapped[str] = mapped_column(String(64), default="")
     analyser_version: Mapped[str] = mapped_column(String(64), default="")
     model_version: Mapped[str] = mapped_column(String(128), default="")

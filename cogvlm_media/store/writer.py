@@ -54,7 +54,9 @@ def _media_columns(media: MediaInfo) -> dict:
                 frame_count=media.frame_count, width=media.width, height=media.height, rotation=media.rotation,
                 start_timecode=media.start_timecode, has_audio=media.has_audio,
                 variable_frame_rate=media.variable_frame_rate, video_codec=media.video_codec[:32],
-                container=media.container[:64])
+                container=media.container[:64], audio_channels=media.audio_channels,
+                audio_sample_rate=media.audio_sample_rate, audio_bits=media.audio_bits,
+                pixel_aspect_num=media.pixel_aspect_num, pixel_aspect_den=media.pixel_aspect_den)
 
 
 def _clear_analysis(session: Session, asset_id: int) -> None:

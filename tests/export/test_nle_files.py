@@ -6,10 +6,23 @@ The expected structure is written out here from files exported by Premiere Pro (
 ``<displayformat>DF``; a clipitem holds masterclipid, name, enabled, duration, one rate, start, end,
 in, out, then the file, then its markers; the sequence format has the frame size; a file with sound
 has a clip on an audio track; Avid writes locators at record timecode inside their own event.
+
+Premiere's own file also gives the media's details: a file's ``<media><audio>`` holds
+``<samplecharacteristics><depth>16</depth><samplerate>48000</samplerate></samplecharacteristics>``
+then ``<channelcount>2</channelcount>``; a file's (and the sequence format's) video
+samplecharacteristics end in ``anamorphic``, ``pixelaspectratio``, ``fielddominance`` (the sequence's
+then ``colordepth`` 24); the sequence ``<audio>`` opens with ``numOutputChannels`` 2, its format and
+``outputs`` (two one-channel groups); a stereo file is one clipitem per channel on a pair of tracks
+(``premiereTrackType="Stereo"``, exploded index 0 and 1, ``outputchannelindex`` 1 and 2), each with
+``<sourcetrack>`` naming its channel, all of a file's clipitems linked to each other; ``pathurl`` is
+``file://localhost/`` and the percent-encoded path.
 """
 
 from __future__ import annotations
 
+import os
+import shutil
+import urllib.parse
 import xml.etree.ElementTree as ET
 from fractions import Fraction
 
@@ -17,6 +30,7 @@ import mediagen
 import opentimelineio as otio
 import pytest
 from exportkit import record
+from sqlalchemy import text
 
 SCENES = [(0.0, 1.5, "Opening", "A test pattern."), (1.5, 3.0, "Second part", "More of it.")]
 MOMENTS = [(0.5, "Flash", "a bright flash", "moment", 0.0),
@@ -86,13 +100,171 @@ def test_fcp7xml_is_shaped_as_premiere_writes_it(env, df_asset, tmp_path):
     assert len(clips) == 2 and len(clips[0].markers) == len(SCENES) + len(MOMENTS)
 
 
-def test_fcp7xml_of_a_silent_file_has_no_audio(env, assets, tmp_path):
+def tree(el: ET.Element):
+    """An element as (tag, text) when it has no children, else (tag, [children as trees])."""
+    return (el.tag, [tree(c) for c in el]) if len(el) else (el.tag, el.text)
+
+
+def video_chars(timebase: str, ntsc: str, width: int, height: int, par: str = "square", anamorphic: str = "FALSE"):
+    rate = ("rate", [("timebase", timebase), ("ntsc", ntsc)])
+    return [rate, ("width", str(width)), ("height", str(height)), ("anamorphic", anamorphic),
+            ("pixelaspectratio", par), ("fielddominance", "none")]
+
+
+def audio_chars(depth: int, rate: int, channels: int):
+    return ("audio", [("samplecharacteristics", [("depth", str(depth)), ("samplerate", str(rate))]),
+                      ("channelcount", str(channels))])
+
+
+SEQUENCE_AUDIO_HEAD = [  # the sequence's own audio settings, as Premiere writes them
+    ("numOutputChannels", "2"),
+    ("format", [("samplecharacteristics", [("depth", "16"), ("samplerate", "48000")])]),
+    ("outputs", [("group", [("index", str(i)), ("numchannels", "1"), ("downmix", "0"),
+                            ("channel", [("index", str(i))])]) for i in (1, 2)]),
+]
+
+
+def pathurl(path) -> str:
+    """Premiere's form: file://localhost then the absolute path, percent-encoded."""
+    return "file://localhost" + urllib.parse.quote(os.path.abspath(path))
+
+
+def test_fcp7xml_media_details_as_premiere_writes_them(env, df_asset, df_clip, tmp_path):
+    """The 29.97 DF clip's sound is one AAC channel at 48 kHz (no bit depth in AAC: Premiere's 16)."""
+    seq = ET.fromstring(_export(env, df_asset, "fcp7xml", tmp_path / "p.xml")).find("sequence")
+    assert seq.get("explodedTracks") == "true"
+    (video,) = seq.findall("media/video/track/clipitem")
+    file_el = video.find("file")
+    assert file_el.findtext("pathurl") == pathurl(df_clip.path)
+    assert tree(file_el.find("media")) == ("media", [
+        ("video", [("samplecharacteristics", video_chars("30", "TRUE", 1280, 720))]), audio_chars(16, 48000, 1)])
+    assert tree(seq.find("media/video/format")) == ("format", [
+        ("samplecharacteristics", video_chars("30", "TRUE", 1280, 720) + [("colordepth", "24")])])
+    audio = seq.find("media/audio")
+    assert [c.tag for c in audio] == ["numOutputChannels", "format", "outputs", "track"]
+    assert [tree(c) for c in audio][:3] == SEQUENCE_AUDIO_HEAD
+    (track,) = audio.findall("track")  # a mono file: one channel, one track, one clipitem
+    assert {k: track.get(k) for k in ("premiereTrackType", "currentExplodedTrackIndex", "totalExplodedTrackCount")} \
+        == {"premiereTrackType": "Mono", "currentExplodedTrackIndex": "0", "totalExplodedTrackCount": "1"}
+    assert [c.tag for c in track] == ["clipitem", "enabled", "locked"]
+    (sound,) = track.findall("clipitem")
+    assert sound.get("premiereChannelType") == "mono"
+    assert tree(sound.find("sourcetrack")) == ("sourcetrack", [("mediatype", "audio"), ("trackindex", "1")])
+
+
+def test_fcp7xml_of_a_silent_file_has_no_audio(env, assets, clips, tmp_path):
     text = _export(env, assets["25"], "fcp7xml", tmp_path / "s.xml")
     seq = ET.fromstring(text).find("sequence")
     assert seq.findall("media/audio/track/clipitem") == []
     assert seq.find(".//clipitem/file/media/audio") is None
     tc = seq.find(".//clipitem/file/timecode")
     assert (tc.findtext("string"), tc.findtext("displayformat")) == ("10:00:00:00", "NDF")
+    file_el = seq.find("media/video/track/clipitem/file")
+    assert file_el.findtext("pathurl") == pathurl(clips["25"].path)
+    assert tree(file_el.find("media")) == ("media", [
+        ("video", [("samplecharacteristics", video_chars("25", "FALSE", 64, 48))])])
+    # the sequence keeps its own audio settings (a sequence always has its outputs), with no track
+    assert [tree(c) for c in seq.find("media/audio")] == SEQUENCE_AUDIO_HEAD
+
+
+# (channels, container, audio options, size, aspect option) -> what Premiere is told about the file
+SOUND = {
+    "mono": (1, "mono take.mp4", ("-ar", "32000"), "160x120", ()),
+    "stereo": (2, "stereo take.mov", ("-c:a", "pcm_s24le", "-ar", "44100"), "720x576", ("-aspect", "4:3")),
+}
+EXPECTED = {  # depth, sample rate, size, pixel aspect ratio
+    "mono": (16, 32000, (160, 120), "square"),  # AAC carries no bit depth: Premiere's 16
+    "stereo": (24, 44100, (720, 576), "PAL-601"),  # 720x576 shown at 4:3 has 16:15 pixels: PAL 601
+}
+
+
+@pytest.fixture(scope="module")
+def sound_clips(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("sound")
+    out = {}
+    for key, (channels, name, audio, size, aspect) in SOUND.items():
+        out[key] = mediagen.tone_clip(folder / name, fps="25", frames=75, size=size, channels=channels,
+                                      extra_args=audio + aspect)
+    return out
+
+
+def _links(item: ET.Element) -> list[tuple]:
+    return [(ln.findtext("linkclipref"), ln.findtext("mediatype"), ln.findtext("trackindex"), ln.findtext("clipindex"),
+             ln.findtext("groupindex")) for ln in item.findall("link")]
+
+
+@pytest.mark.parametrize("key", ["mono", "stereo"])
+def test_fcp7xml_one_audio_clipitem_per_channel(env, sound_clips, tmp_path, key):
+    clip = sound_clips[key]
+    channels = SOUND[key][0]
+    depth, rate, (width, height), par = EXPECTED[key]
+    asset = record(env.engine, clip.path, scenes=SCENES, moments=MOMENTS)
+    text = _export(env, asset, "fcp7xml", tmp_path / "p.xml")
+    seq = ET.fromstring(text).find("sequence")
+    (video,) = seq.findall("media/video/track/clipitem")
+    file_el = video.find("file")
+    assert file_el.findtext("pathurl") == pathurl(clip.path) and "%20take" in file_el.findtext("pathurl")
+    assert tree(file_el.find("media")) == ("media", [
+        ("video", [("samplecharacteristics", video_chars("25", "FALSE", width, height, par))]),
+        audio_chars(depth, rate, channels)])
+    fmt = seq.find("media/video/format/samplecharacteristics")
+    assert tree(fmt)[1] == video_chars("25", "FALSE", width, height, par) + [("colordepth", "24")]
+    audio = seq.find("media/audio")
+    assert [tree(c) for c in audio][:3] == SEQUENCE_AUDIO_HEAD
+    tracks = audio.findall("track")
+    assert len(tracks) == channels
+    items = [t.findall("clipitem") for t in tracks]
+    assert [len(i) for i in items] == [1] * channels
+    sounds = [i[0] for i in items]
+    ids = [video.get("id")] + [s.get("id") for s in sounds]
+    assert len(set(ids)) == len(ids) == 1 + channels
+    kind = "Stereo" if channels == 2 else "Mono"
+    for n, (track, sound) in enumerate(zip(tracks, sounds), 1):
+        assert track.get("premiereTrackType") == kind
+        assert (track.get("currentExplodedTrackIndex"), track.get("totalExplodedTrackCount")) == (
+            (str(n - 1), "2") if channels == 2 else ("0", "1"))
+        tail = ["enabled", "locked"] + (["outputchannelindex"] if channels == 2 else [])
+        assert [c.tag for c in track][1:] == tail
+        if channels == 2:
+            assert track.findtext("outputchannelindex") == str(n)
+        assert sound.get("premiereChannelType") == kind.lower()
+        assert tree(sound.find("sourcetrack")) == ("sourcetrack", [("mediatype", "audio"), ("trackindex", str(n))])
+        assert sound.findtext("masterclipid") == "masterclip-1" and sound.findall("marker") == []
+        assert sound.find("file").get("id") == file_el.get("id") and len(sound.find("file")) == 0
+        for tag in ("start", "end", "in", "out", "duration"):
+            assert sound.findtext(tag) == video.findtext(tag)
+    # every clipitem of the file links to all of them: the video, then each channel on its own track
+    expected = [(ids[0], "video", "1", "1", None)] + [(ids[n], "audio", str(n), "1", "1")
+                                                      for n in range(1, channels + 1)]
+    for item in [video] + sounds:
+        assert _links(item) == expected
+    # OpenTimelineIO's reader still reads it: the video clip with its markers, and the sound as one clip on
+    # one audio track (it gangs an exploded stereo pair, as in Premiere's own files, into one track)
+    tl = otio.adapters.read_from_string(text, "fcp_xml")
+    found = list(tl.find_clips())
+    assert len(found) == 2 and len(found[0].markers) == len(SCENES) + len(MOMENTS)
+    assert [t.kind for t in tl.tracks] == [otio.schema.TrackKind.Video, otio.schema.TrackKind.Audio]
+
+
+def test_fcp7xml_of_assets_stored_before_the_media_details(env, sound_clips, tmp_path):
+    """An asset ingested before the archive kept channels, sample rate, bit depth and pixel aspect (NULL):
+    the file is probed again when it is there, else Premiere's defaults (2 channels, 48 kHz, 16 bits, square)."""
+    path = tmp_path / "old stereo.mov"
+    shutil.copy(sound_clips["stereo"].path, path)
+    asset = record(env.engine, path, scenes=SCENES, moments=MOMENTS)
+    with env.engine.begin() as conn:
+        conn.execute(text("UPDATE assets SET audio_channels = NULL, audio_sample_rate = NULL, audio_bits = NULL, "
+                          "pixel_aspect_num = NULL, pixel_aspect_den = NULL WHERE id = :id"), {"id": asset})
+
+    def shape(name: str):
+        seq = ET.fromstring(_export(env, asset, "fcp7xml", tmp_path / name)).find("sequence")
+        media = seq.find("media/video/track/clipitem/file/media")
+        return (tree(media.find("audio")), media.findtext("video/samplecharacteristics/pixelaspectratio"),
+                len(seq.findall("media/audio/track/clipitem")))
+
+    assert shape("there.xml") == (audio_chars(24, 44100, 2), "PAL-601", 2)  # probed again
+    path.unlink()
+    assert shape("gone.xml") == (audio_chars(16, 48000, 2), "square", 2)  # Premiere's defaults
 
 
 def test_otio_export_has_an_audio_track(env, df_asset, tmp_path):
@@ -188,3 +360,20 @@ def test_edl_locators_without_file_timecode(env, assets, tmp_path):
     assert event.split()[-4] == "00:00:00:00" and event.split()[-2] == "01:00:00:00"
     locs = [ln.split()[2] for ln in text.splitlines() if ln.startswith("* LOC:")]
     assert locs and all(tc >= "01:00:00:00" for tc in locs)
+
+
+@pytest.mark.parametrize("aspect, size, expected", [
+    (Fraction(1), (1920, 1080), ("square", False)),
+    (Fraction(10, 11), (720, 480), ("NTSC-601", False)),
+    (Fraction(40, 33), (720, 480), ("NTSC-601", True)),  # 16:9 in an NTSC frame
+    (Fraction(16, 15), (720, 576), ("PAL-601", False)),
+    (Fraction(64, 45), (720, 576), ("PAL-601", True)),  # 16:9 in a PAL frame
+    (Fraction(4, 3), (1440, 1080), ("HD-(1440x1080)", False)),
+    (Fraction(3, 2), (1280, 1080), ("HD-(1280x1080)", False)),
+    (Fraction(4, 3), (960, 720), ("HD-(960x720)", False)),
+    (Fraction(2), (320, 240), ("square", False)),  # FCP 7 XML has no name for it
+])
+def test_fcp7xml_pixel_aspect_names(aspect, size, expected):
+    from cogvlm_media.export.media_details import fcp_pixel_aspect
+
+    assert fcp_pixel_aspect(aspect, *size) == expected

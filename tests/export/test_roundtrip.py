@@ -8,9 +8,10 @@ import re
 import xml.etree.ElementTree as ET
 from fractions import Fraction
 
+import mediagen
 import opentimelineio as otio
 import pytest
-from exportkit import MOMENTS, SCENES, stored
+from exportkit import MOMENTS, SCENES, SECONDS, record, stored
 
 from cogvlm_media.export.formats import all_formats, format_names
 
@@ -139,6 +140,26 @@ def test_round_trip_changes_exactly_the_edited_markers(env, assets, tmp_path, fm
     names = [m["name"] for m in json.loads(again.read_text())["assets"][0]["markers"]]
     assert names.count("Flash") == (1 if fmt == "edl" else 0)
     assert "Flash (edited)" in names or fmt == "edl"
+
+
+def test_fcp7xml_of_a_stereo_file_round_trips(env, tmp_path):
+    """A stereo file is one video clipitem and two audio clipitems (one per channel): the markers still come
+    back from the video clip and the sequence, unchanged, and an edit changes exactly what was edited."""
+    clip = mediagen.tone_clip(tmp_path / "stereo take.mov", fps="25", frames=SECONDS * 25, size="64x48", channels=2)
+    asset = record(env.engine, clip.path)
+    before = stored(env, asset)
+    out = tmp_path / "export.xml"
+    env.cli("export", str(asset), "--format", "fcp7xml", "-o", str(out))
+    sounds = ET.fromstring(out.read_text(encoding="utf-8")).findall("sequence/media/audio/track/clipitem")
+    assert [s.findtext("sourcetrack/trackindex") for s in sounds] == ["1", "2"]
+    res = env.cli("import-markers", str(out), "--asset", str(asset))
+    assert "0 changed, 0 added, 0 deleted" in res.output
+    assert stored(env, asset)["markers"] == before["markers"]
+    out.write_text(edit("fcp7xml", out.read_text(encoding="utf-8"), 25.0), encoding="utf-8")
+    res = env.cli("import-markers", str(out), "--asset", str(asset))
+    assert "1 changed, 1 added, 1 deleted" in res.output
+    live = {m["name"]: m for m in stored(env, asset)["markers"]}
+    assert "Logo" not in live and live["Flash (edited)"]["verified"] and live["Editor note"]["frame"] == 100
 
 
 def test_scene_edit_moves_the_scene_link(env, assets, tmp_path):

@@ -30,6 +30,21 @@ def test_clip_geometry_and_audio(cut_clip, tone_clip):
     assert probe(tone_clip.path).has_audio is True
 
 
+def test_audio_channels_rate_bits_and_pixel_aspect(media_dir, cut_clip, tone_clip):
+    """The first audio stream's channels, sample rate and bit depth (PCM carries one, AAC none), and the
+    video's sample (pixel) aspect ratio; a file without sound has no audio details."""
+    stereo = mediagen.tone_clip(media_dir / "stereo_s24.mov", frames=25, size="720x576", channels=2,
+                                extra_args=("-c:a", "pcm_s24le", "-ar", "44100", "-aspect", "4:3"))
+    info = probe(stereo.path)
+    assert (info.audio_channels, info.audio_sample_rate, info.audio_bits) == (2, 44100, 24)
+    assert (info.pixel_aspect_num, info.pixel_aspect_den) == (16, 15)  # 720x576 shown at 4:3
+    mono = probe(tone_clip.path)  # 48 kHz mono AAC
+    assert (mono.audio_channels, mono.audio_sample_rate, mono.audio_bits) == (1, 48000, None)
+    assert (mono.pixel_aspect_num, mono.pixel_aspect_den) == (1, 1)
+    silent = probe(cut_clip.path)
+    assert (silent.audio_channels, silent.audio_sample_rate, silent.audio_bits) == (None, None, None)
+
+
 def _first_frame(path, autorotate: bool) -> np.ndarray:
     cmd = ["ffmpeg", "-v", "error"] + ([] if autorotate else ["-noautorotate"])
     cmd += ["-i", str(path), "-frames:v", "1", "-f", "rawvideo", "-pix_fmt", "gray", "pipe:1"]

@@ -19,7 +19,7 @@ def _links_count(home: str) -> int:
 
 def test_schema_has_the_links_table(plugin_archive, server):
     engine = get_engine(f"sqlite:///{plugin_archive['home']}/cogvlm-media.db")
-    assert current_revision(engine) == head_revision() == "0010"  # 0004: the marker import log
+    assert current_revision(engine) == head_revision() == "0011"  # 0004: the marker import log; 0011: media details
 
 
 def test_cors_only_for_the_panel_and_only_on_nle_routes(server, plugin_archive):

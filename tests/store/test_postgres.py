@@ -136,6 +136,50 @@ def test_migrations_upgrade_a_populated_schema(backend, pg_server, tmp_path):
     engine.dispose()
 
 
+MEDIA_DETAILS = ("audio_channels", "audio_sample_rate", "audio_bits", "pixel_aspect_num", "pixel_aspect_den")
+
+
+@pytest.mark.parametrize("backend", ["sqlite", "postgresql"])
+def test_media_details_migration_down_and_up(backend, pg_server, tmp_path):
+    """0011 adds the nullable media-detail columns to assets and drops them again; the rows, and the search
+    triggers on assets (0002), outlive both directions."""
+    from alembic import command
+    from sqlalchemy import text
+
+    from cogvlm_media.store.engine import make_engine
+    from cogvlm_media.store.migrate import alembic_config, upgrade
+
+    url = pg_server.new_database("details") if backend == "postgresql" else f"sqlite:///{tmp_path / 'd.db'}"
+    engine = make_engine(url)
+    upgrade(engine)
+    with write_session(engine) as s:
+        record_analysis(s, state=FileState(str(tmp_path / "a.mov"), 1000, 1, 1), fingerprint="a" * 64,
+                        media=MEDIA, **analysis())
+
+    def columns() -> set[str]:
+        return {c["name"] for c in inspect(engine).get_columns("assets")}
+
+    def logged() -> int:
+        with engine.connect() as conn:
+            return conn.execute(text("SELECT count(*) FROM search_changes")).scalar()
+
+    assert set(MEDIA_DETAILS) <= columns()
+    config = alembic_config()
+    with engine.begin() as conn:
+        config.attributes["connection"] = conn
+        command.downgrade(config, "0010")
+    assert current_revision(engine) == "0010" and not set(MEDIA_DETAILS) & columns()
+    upgrade(engine)
+    assert current_revision(engine) == head_revision() == "0011" and set(MEDIA_DETAILS) <= columns()
+    before = logged()
+    with engine.begin() as conn:
+        row = conn.execute(text(f"SELECT fingerprint, {', '.join(MEDIA_DETAILS)} FROM assets")).one()
+        conn.execute(text("UPDATE assets SET audio_channels = 2"))
+    assert tuple(row) == ("a" * 64, None, None, None, None, None)
+    assert logged() == before + 1  # the assets trigger still logs a change
+    engine.dispose()
+
+
 # --- two editors, one marker: one wins, the other gets a conflict -------------------------------------------
 
 def test_concurrent_marker_edits_one_wins_one_conflicts(pg_url, tmp_path):

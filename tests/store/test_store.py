@@ -61,6 +61,23 @@ def test_record_and_document(engine, tmp_path):
     assert doc["transcript"]["segments"][0]["words"][1] == {"text": " world.", "start": 1.4, "end": 2.0, "probability": 1.0}
 
 
+def test_media_details_are_stored(engine, tmp_path):
+    """Channels, sample rate and bit depth of the first audio stream and the pixel aspect ratio go into the
+    asset row (nullable: rows from before migration 0011 hold NULL); re-analysis writes them again."""
+    import dataclasses
+
+    media = dataclasses.replace(MEDIA, audio_channels=2, audio_sample_rate=44100, audio_bits=24,
+                                pixel_aspect_num=16, pixel_aspect_den=15)
+    with write_session(engine) as s:
+        record_analysis(s, state=state(tmp_path), fingerprint="c" * 64, media=media, **analysis())
+    with write_session(engine) as s:
+        record_analysis(s, state=state(tmp_path), fingerprint="b" * 64, media=MEDIA, **analysis())
+    with engine.connect() as conn:
+        rows = conn.execute(text("SELECT fingerprint, audio_channels, audio_sample_rate, audio_bits, pixel_aspect_num, "
+                                 "pixel_aspect_den FROM assets ORDER BY id")).all()
+    assert [tuple(r) for r in rows] == [("c" * 64, 2, 44100, 24, 16, 15), ("b" * 64, None, None, None, None, None)]
+
+
 def test_a_failure_mid_write_leaves_nothing(engine, tmp_path):
     bad = analysis()
     bad["analysis"].moments.append(records.KeyMoment(2.0, None, "", "speech"))  # NOT NULL name → fails at flush
