@@ -63,9 +63,9 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
-    with op.batch_alter_table("transcript_segments", schema=None) as batch_op:
-        batch_op.drop_column("speaker_label")
-        batch_op.drop_column("speaker")
+    # in place, not batch mode: on SQLite batch mode copies the table and its search triggers (0002) are lost
+    op.drop_column("transcript_segments", "speaker_label")
+    op.drop_column("transcript_segments", "speaker")
     with op.batch_alter_table("speaker_turns", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_speaker_turns_asset_id"))
     with op.batch_alter_table("asset_speakers", schema=None) as batch_op:

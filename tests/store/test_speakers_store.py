@@ -51,6 +51,8 @@ def engine(tmp_path):
 def test_migration_adds_and_removes_the_speaker_tables(engine):
     speaker_tables = {"voices", "asset_speakers", "speaker_turns"}
     assert speaker_tables <= set(inspect(engine).get_table_names())
+    triggers = transcript_triggers(engine)
+    assert len(triggers) == 3  # insert, update, delete (migration 0002)
     assert {"speaker", "speaker_label"} <= {c["name"] for c in inspect(engine).get_columns("transcript_segments")}
     config = alembic_config()
     with engine.begin() as conn:
@@ -58,8 +60,16 @@ def test_migration_adds_and_removes_the_speaker_tables(engine):
         command.downgrade(config, "0003")
     assert not speaker_tables & set(inspect(engine).get_table_names())
     assert "speaker" not in {c["name"] for c in inspect(engine).get_columns("transcript_segments")}
+    assert transcript_triggers(engine) == triggers  # the search change log still hears transcript edits
     upgrade(engine)
     assert speaker_tables <= set(inspect(engine).get_table_names())
+    assert transcript_triggers(engine) == triggers
+
+
+def transcript_triggers(engine) -> set[str]:
+    with engine.connect() as conn:
+        return set(conn.exec_driver_sql("SELECT name FROM sqlite_master WHERE type = 'trigger' "
+                                        "AND tbl_name = 'transcript_segments'").scalars())
 
 
 def test_naming_carries_to_matching_voices_now_and_later(engine, tmp_path):
