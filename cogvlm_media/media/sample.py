@@ -40,7 +40,9 @@ SOURCES: dict[str, str] = {
     "mandelbrot": "mandelbrot=size={size}:rate={rate}",
     "cellauto": "cellauto=size={size}:rate={rate}:rule=110:random_seed=7",
     "life": "life=size={size}:rate={rate}:seed=11:mold=10:life_color=#00ff80:death_color=#200020",
-    "gradients": "gradients=size={size}:rate={rate}:speed=0.02:seed=5",
+    # gradients' seed does not fix its random points and colours (ffmpeg 5.1): every render differed
+    "gradients": "gradients=size={size}:rate={rate}:speed=0.02:seed=5:nb_colors=3:c0=0x2040c0:c1=0xe0a030"
+                 ":c2=0x40c080:x0={x0}:y0={y0}:x1={x1}:y1={y1}",
     "testsrc": "testsrc=size={size}:rate={rate}",
     # noise-like content: a fractal, and Life whose first frame is dense random noise
     "sierpinski": "sierpinski=size={size}:rate={rate}:seed=3",
@@ -159,7 +161,8 @@ def _source_chain(seg: Segment, w: int, h: int, rate: str) -> str:
         chain = (f"testsrc=size={big}x{h}:rate={rate},drawgrid=w=37:h=29:t=3:c=white@0.8,"
                  f"crop={w}:{h}:x='n*{seg.pan_speed}':y=0")
     elif seg.source in SOURCES:
-        chain = SOURCES[seg.source].format(size=f"{w}x{h}", w=w, h=h, rate=rate)
+        chain = SOURCES[seg.source].format(size=f"{w}x{h}", w=w, h=h, rate=rate, x0=w // 10, y0=h // 8,
+                                           x1=w - w // 10, y1=h - h // 8)
     else:
         raise ValueError(f"unknown segment source {seg.source!r}")
     return (f"{chain},trim=end_frame={seg.frames},setpts=PTS-STARTPTS,format=yuv420p,"

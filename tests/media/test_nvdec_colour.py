@@ -15,6 +15,7 @@ from cogvlm_media.media import nvdec, yuv
 from cogvlm_media.media.decode import decode_small
 from cogvlm_media.media.frames import read_frames
 from cogvlm_media.media.sws_scale import SmallFrames
+from nv12kit import Decoder, Frame, nv12_of
 
 W, H, N = 320, 240, 12
 
@@ -25,18 +26,6 @@ def _clip(path, source, tags=()):
                     "-vf", "noise=alls=6:allf=t,format=yuv420p", "-frames:v", str(N), "-c:v", "libx264",
                     "-preset", "superfast", "-bf", "3", *tags, str(path)], check=True)
     return path
-
-
-def _nv12(path, width=W, height=H) -> torch.Tensor:
-    """The decoded frames as NV12 ``(N, 3H/2, W)``: ffmpeg's own planes (no conversion), U and V interleaved."""
-    raw = subprocess.run(["ffmpeg", "-v", "error", "-i", str(path), "-f", "rawvideo", "pipe:1"],
-                         capture_output=True, check=True).stdout
-    a = np.frombuffer(raw, np.uint8).reshape(-1, width * height * 3 // 2)
-    n, y = len(a), width * height
-    u = a[:, y:y + y // 4].reshape(n, height // 2, width // 2)
-    v = a[:, y + y // 4:].reshape(n, height // 2, width // 2)
-    uv = np.stack([u, v], -1).reshape(n, height // 2, width)
-    return torch.from_numpy(np.concatenate([a[:, :y].reshape(n, height, width), uv], axis=1))
 
 
 def _mad(a, b) -> float:
@@ -53,7 +42,7 @@ def test_rgb_is_decords_for_the_streams_colour_tags(tmp_path, tag):
     colour = yuv.colour_of(path)
     assert colour == {"untagged": yuv.BT601, "bt709": yuv.Colour("bt709"), "smpte170m": yuv.Colour("smpte170m"),
                       "full": yuv.Colour("unknown", True)}[tag]
-    nv12, ref = _nv12(path), read_frames(path, list(range(N)))
+    nv12, ref = nv12_of(path, W, H), read_frames(path, list(range(N)))
     assert _mad(nvdec.nv12_to_rgb(nv12, H, W, colour), ref) <= 1.0
     _, model = nvdec.Nv12Converter(H, W, "cpu", colour=colour)(nv12)
     _, want = nvdec.FrameConverter(H, W)(torch.from_numpy(ref))
@@ -66,7 +55,7 @@ def test_rgb_is_decords_for_the_streams_colour_tags(tmp_path, tag):
 def test_padded_surfaces_give_the_same_picture(tmp_path):
     """A decoder surface with rows beyond the picture (1088 for 1080p) and a wider pitch: the chroma plane
     starts after the surface's luma rows."""
-    nv12 = _nv12(_clip(tmp_path / "c.mp4", "smptehdbars"))
+    nv12 = nv12_of(_clip(tmp_path / "c.mp4", "smptehdbars"), W, H)
     pad_rows, pitch = 8, W + 64
     padded = torch.full((N, (H + pad_rows) * 3 // 2, pitch), 77, dtype=torch.uint8)
     padded[:, :H, :W] = nv12[:, :H]
@@ -81,38 +70,13 @@ def test_padded_surfaces_give_the_same_picture(tmp_path):
 @pytest.mark.parametrize("source,tag", [("testsrc2", "untagged"), ("smptehdbars", "bt709"), ("rgbtestsrc", "full")])
 def test_small_frames_are_the_cpu_decodes(tmp_path, source, tag):
     path = _clip(tmp_path / "c.mp4", source, TAGS[tag])
-    nv12, ffmpeg_small = _nv12(path), decode_small(path)
+    nv12, ffmpeg_small = nv12_of(path, W, H), decode_small(path)
     small = SmallFrames(H, W, 27, 48, "cpu", yuv.colour_of(path))(nv12)
     assert small.shape == ffmpeg_small.shape == (N, 27, 48, 3)
     assert _mad(small, ffmpeg_small) <= 2.0  # the issue's tolerance (mostly a +1 level offset of swscale's tables)
     area = torch.nn.functional.interpolate(torch.from_numpy(read_frames(path, list(range(N)))).permute(0, 3, 1, 2)
                                            .float(), size=(27, 48), mode="area").round().permute(0, 2, 3, 1)
     assert _mad(small, ffmpeg_small) < _mad(area, ffmpeg_small)  # closer than a plain area average
-
-
-class _Frame:
-    """What PyNvVideoCodec hands over: a DLPack-able NV12 frame with its presentation timestamp."""
-
-    def __init__(self, tensor, pts):
-        self.tensor, self.pts = tensor, pts
-
-    def __dlpack__(self, stream=None):
-        return self.tensor.__dlpack__()
-
-    def __dlpack_device__(self):
-        return self.tensor.__dlpack_device__()
-
-    def getPTS(self):  # noqa: N802 - PyNvVideoCodec's name
-        return self.pts
-
-
-class _Decoder:
-    def __init__(self, frames):
-        self.frames = list(frames)
-
-    def get_batch_frames(self, n):
-        out, self.frames = self.frames[:n], self.frames[n:]
-        return out
 
 
 # decode order of an IBBP stream with a B-pyramid, as (display index, pts)
@@ -126,9 +90,9 @@ DECODE_ORDER = [0, 4, 2, 1, 3, 8, 6, 5, 7, 11, 10, 9]
 ])
 def test_read_all_gives_frame_i_as_decords_frame_i(tmp_path, order, pts_of):
     path = _clip(tmp_path / "c.mp4", "testsrc2", TAGS["bt709"])
-    nv12 = _nv12(path)
+    nv12 = nv12_of(path, W, H)
     sequence = DECODE_ORDER if order == "decode" else list(range(N))
-    decoder = _Decoder(_Frame(nv12[i].clone(), pts_of(i)) for i in sequence)
+    decoder = Decoder(Frame(nv12[i].clone(), pts_of(i)) for i in sequence)
     video = nvdec.read_all(decoder, N, W, H, "cpu", yuv.colour_of(path), expected_frames=N, batch=5)
     assert len(video) == N and video.colour == yuv.Colour("bt709")
     ref = read_frames(path, list(range(N)))
@@ -141,7 +105,7 @@ def test_read_all_gives_frame_i_as_decords_frame_i(tmp_path, order, pts_of):
 
 
 def test_read_all_refuses_a_short_decode(tmp_path):
-    nv12 = _nv12(_clip(tmp_path / "c.mp4", "smptebars"))
-    decoder = _Decoder(_Frame(nv12[i].clone(), i) for i in range(N - 3))
+    nv12 = nv12_of(_clip(tmp_path / "c.mp4", "smptebars"), W, H)
+    decoder = Decoder(Frame(nv12[i].clone(), i) for i in range(N - 3))
     with pytest.raises(nvdec.NvdecError, match=f"decoded {N - 3} frames but {N} were expected"):
         nvdec.read_all(decoder, N, W, H, "cpu", expected_frames=N)
