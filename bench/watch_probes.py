@@ -23,6 +23,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from contextlib import contextmanager
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -49,22 +50,40 @@ def _wait(pred, timeout: float, interval: float = 0.02):
     raise TimeoutError
 
 
-def run(tmp: Path, clip: Path, files: int, probe: bool) -> dict:
-    folder = tmp / ("probe" if probe else "no-probe")
+@contextmanager
+def _daemon(folder: Path, probe: bool):
+    """A real `watch --scan-only` on ``folder / "in"``, ready; yields (process, watched folder, database).
+    On leaving, a daemon still running gets SIGTERM, then a kill after 120 s."""
     watched = folder / "in"
     watched.mkdir(parents=True)
     (folder / "config.toml").write_text(f'home = "{folder / "home"}"\n')
     env = {**os.environ, "COGVLM_MEDIA_CONFIG": str(folder / "config.toml"), "PYTHONUNBUFFERED": "1"}
     args = [*CLI, "watch", "--scan-only", str(watched)] + ([] if probe else ["--no-probe"])
-    log = open(folder / "d.log", "wb")
-    proc = subprocess.Popen(args, env=env, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
-    db = folder / "home" / "cogvlm-media.db"
-    try:
-        _wait(lambda: b"ready" in (folder / "d.log").read_bytes(), 120, 0.1)
+    with open(folder / "d.log", "wb") as log:
+        proc = subprocess.Popen(args, env=env, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
+        try:
+            _wait(lambda: b"ready" in (folder / "d.log").read_bytes(), 120, 0.1)
+            yield proc, watched, folder / "home" / "cogvlm-media.db"
+        finally:
+            if proc.poll() is None:
+                proc.send_signal(signal.SIGTERM)
+                try:
+                    proc.wait(timeout=120)
+                except subprocess.TimeoutExpired:
+                    proc.kill()
+                    proc.wait()
+
+
+def _drop(watched: Path, data: bytes, files: int) -> None:
+    for n in range(files):
+        (watched / f"clip{n:05d}.mp4").write_bytes(data)
+
+
+def run(tmp: Path, clip: Path, files: int, probe: bool) -> dict:
+    with _daemon(tmp / ("probe" if probe else "no-probe"), probe) as (proc, watched, db):
         data = clip.read_bytes()
         started = time.monotonic()
-        for n in range(files):
-            (watched / f"clip{n:05d}.mp4").write_bytes(data)
+        _drop(watched, data, files)
         drop = time.monotonic() - started
         _wait(lambda: _queued(db) >= 1, 900)
         first = time.monotonic() - started
@@ -73,44 +92,18 @@ def run(tmp: Path, clip: Path, files: int, probe: bool) -> dict:
         proc.send_signal(signal.SIGTERM)
         proc.wait(timeout=900)
         sigterm = time.monotonic() - signalled
-        out = {"probe": probe, "drop_s": round(drop, 3), "first_queued_s": round(first, 3),
-               "queued_at_sigterm": at_signal, "sigterm_exit_s": round(sigterm, 3), "exit_code": proc.returncode,
-               "queued_at_exit": _queued(db)}
-    finally:
-        if proc.poll() is None:
-            proc.kill()
-            proc.wait()
-        log.close()
-    return out
+        return {"probe": probe, "drop_s": round(drop, 3), "first_queued_s": round(first, 3),
+                "queued_at_sigterm": at_signal, "sigterm_exit_s": round(sigterm, 3), "exit_code": proc.returncode,
+                "queued_at_exit": _queued(db)}
 
 
 def run_all_queued(tmp: Path, clip: Path, files: int, probe: bool) -> float:
     """The same drop without a signal: seconds until every file is queued."""
-    folder = tmp / ("all-probe" if probe else "all-no-probe")
-    watched = folder / "in"
-    watched.mkdir(parents=True)
-    (folder / "config.toml").write_text(f'home = "{folder / "home"}"\n')
-    env = {**os.environ, "COGVLM_MEDIA_CONFIG": str(folder / "config.toml"), "PYTHONUNBUFFERED": "1"}
-    args = [*CLI, "watch", "--scan-only", str(watched)] + ([] if probe else ["--no-probe"])
-    log = open(folder / "d.log", "wb")
-    proc = subprocess.Popen(args, env=env, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
-    db = folder / "home" / "cogvlm-media.db"
-    try:
-        _wait(lambda: b"ready" in (folder / "d.log").read_bytes(), 120, 0.1)
-        data = clip.read_bytes()
-        for n in range(files):
-            (watched / f"clip{n:05d}.mp4").write_bytes(data)
+    with _daemon(tmp / ("all-probe" if probe else "all-no-probe"), probe) as (_, watched, db):
+        _drop(watched, clip.read_bytes(), files)
         dropped = time.monotonic()
         _wait(lambda: _queued(db) >= files, 1800, 0.1)
         return round(time.monotonic() - dropped, 3)
-    finally:
-        proc.send_signal(signal.SIGTERM)
-        try:
-            proc.wait(timeout=120)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
-        log.close()
 
 
 def main() -> None:
