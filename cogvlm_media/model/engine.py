@@ -16,6 +16,7 @@ import numpy as np
 import torch
 
 from cogvlm_media.model.generation import Generator, generate_reference
+from cogvlm_media.model.gpu_memory import process_fraction
 from cogvlm_media.model.inputs import Prompt, build_prompt, collate, is_preprocessed, preprocess_frames
 from cogvlm_media.model.language import CogVLMVideoForCausalLM
 from cogvlm_media.model.prefix_sharing import generate_shared
@@ -32,14 +33,10 @@ def resolve_device(name: str = "auto") -> torch.device:
 def free_gpu_bytes(device: torch.device) -> int:
     """Bytes this process can still allocate on ``device``: the device's free memory plus what PyTorch holds
     unused, within the process's cap when one is set (``torch.cuda.set_per_process_memory_fraction``)."""
-    device = torch.device(device)
-    if device.index is None:  # "cuda": the current device (the fraction getter needs an index)
-        device = torch.device("cuda", torch.cuda.current_device())
+    device, fraction = process_fraction(device)
     free, total = torch.cuda.mem_get_info(device)
     allocated, reserved = torch.cuda.memory_allocated(device), torch.cuda.memory_reserved(device)
     usable = free + reserved - allocated
-    getter = getattr(torch.cuda, "get_per_process_memory_fraction", None)
-    fraction = getter(device) if getter else 1.0
     if fraction < 1.0:
         usable = min(usable, int(fraction * total) - allocated)
     return max(0, int(usable))

@@ -47,16 +47,22 @@ def decoder_headroom_bytes(frame_source_name: str, files_in_flight: int, reserve
     return int(reserve_gib * max(1, files_in_flight) * GIB)
 
 
-def keep_free_for_decoders(device: torch.device | str, headroom: int) -> float:
-    """Cap PyTorch's share of ``device`` so ``headroom`` bytes stay for the driver's other users. A cap
-    already set lower stays. Returns the fraction in force (1.0: no cap)."""
+def process_fraction(device: torch.device | str) -> tuple[torch.device, float]:
+    """``device`` with its index (CUDA's memory queries need one; "cuda" is the current device) and the share
+    of it this process may allocate (``torch.cuda.set_per_process_memory_fraction``; 1.0: no cap)."""
     device = torch.device(device)
-    if device.type != "cuda":
-        return 1.0
     if device.index is None:
         device = torch.device("cuda", torch.cuda.current_device())
     getter = getattr(torch.cuda, "get_per_process_memory_fraction", None)
-    current = getter(device) if getter else 1.0
+    return device, (getter(device) if getter else 1.0)
+
+
+def keep_free_for_decoders(device: torch.device | str, headroom: int) -> float:
+    """Cap PyTorch's share of ``device`` so ``headroom`` bytes stay for the driver's other users. A cap
+    already set lower stays. Returns the fraction in force (1.0: no cap)."""
+    if torch.device(device).type != "cuda":
+        return 1.0
+    device, current = process_fraction(device)
     if headroom <= 0:
         return current
     total = torch.cuda.get_device_properties(device).total_memory
