@@ -9,9 +9,9 @@
 # One session, each call issued within 30 s of the last (else the machine goes back and /tmp with it):
 #   1. carry .gpu/t1 + .gpu/src: `bash .gpu/src/bench/gpu_session.sh t1`  (starts rendering, ~170 s, detached)
 #   2. carry .gpu/t2: `bash /tmp/src/bench/gpu_session.sh t2`               (starts the checkpoint, ~50 s)
-#   3. carry .gpu/t3: `... t3`;  4. carry .gpu/t4: `... t4` (bundled models, ~60 s)
-#   5. `... go --files 16 --nvdec-threaded --replay-limit 45`: waits for footage and checkpoint, NVDEC
-#      frame check, then the run (model load + warm-up ~2 min, 4 h of footage, replay, logits)
+#   3. carry .gpu/t3: `... t3`;  4. carry .gpu/t4: `... t4` (bundled models, ~60 s; the NVDEC pixel check)
+#   5. `... go --files 16 --nvdec-threaded --replay-limit 45`: waits for footage and checkpoint, then the
+#      run (model load + warm-up ~2 min, 4 h of footage, replay, logits)
 #   6. `... poll /tmp/run.json 540`, then `... ft` and `... poll /tmp/ft.json 540` (LoRA cost),
 #      then `... quant` and `... poll /tmp/q8.json 540`
 # ``poll`` returns as soon as the result is written or the step's process has exited.
