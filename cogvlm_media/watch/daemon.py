@@ -148,10 +148,9 @@ class Daemon:
                         self.gate.forget_under(path)
                 elif kind == "deleted":
                     self.gate.forget(path)
-                elif wanted(path, exts) and reachable(self._root_of(path).path, path):  # no link out of the tree
-                    root = self._root_of(path)
-                    self.gate.offer(path, window=self._window(root),
-                                    closed=kind == "closed" and root is not None and not root.polling)
+                elif wanted(path, exts) and (root := self._root_of(path)) is not None \
+                        and reachable(root.path, path):  # no link out of the tree
+                    self.gate.offer(path, window=self._window(root), closed=kind == "closed" and not root.polling)
             except Exception as exc:  # one odd path must not stop the loop
                 log.debug("event %s %r: %s", kind, path, exc)
             if handled >= 50_000:
