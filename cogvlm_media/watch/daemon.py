@@ -75,7 +75,9 @@ class Daemon:
         # the batched GPU path (ingest/batched.py) when the configuration picks it
         self.pipeline = pipeline_for(settings) if process is None else None
         self.process = process or (self.pipeline.process_run if self.pipeline else process_run)
-        self.events: queue.SimpleQueue = queue.SimpleQueue()
+        # queue.Queue, not SimpleQueue: CPython 3.11's SimpleQueue.get(timeout=...) waits forever when a
+        # signal lands late in the wait (its remaining time goes negative), so a SIGTERM could hang the loop
+        self.events: queue.Queue = queue.Queue()
         self.supervisor = Supervisor(options.roots, self.events, force_poll=options.poll,
                                      poll_seconds=w.poll_seconds)
         probes = ProbePool(ffprobe_check, w.probe_workers) if (options.probe and w.probe_check) else None

@@ -73,7 +73,7 @@ def is_network(path: str, table: list[tuple[str, str]] | None = None) -> bool:
 class QueueHandler(FileSystemEventHandler):
     """Puts each event on a queue; nothing else, and never raises."""
 
-    def __init__(self, events: "queue.SimpleQueue[tuple[str, str, bool]]") -> None:
+    def __init__(self, events: "queue.Queue[tuple[str, str, bool]]") -> None:
         self.events = events
 
     def dispatch(self, event: FileSystemEvent) -> None:
@@ -119,7 +119,7 @@ class Supervisor:
     """Owns one observer per watched root; :meth:`check` rebuilds any that stopped working and returns
     the roots that need a scan (new observer: events in between were missed)."""
 
-    def __init__(self, roots: list[str], events: "queue.SimpleQueue", force_poll: bool = False,
+    def __init__(self, roots: list[str], events: "queue.Queue", force_poll: bool = False,
                  poll_seconds: float = 2.0) -> None:
         table = mount_table()
         self.events = events

@@ -33,7 +33,7 @@ def test_polling_daemon_keeps_watching_a_recreated_folder(tmp_path, base_clip, d
     assert d.terminate() == 0
 
 
-def _drain(events: queue.SimpleQueue) -> list:
+def _drain(events: queue.Queue) -> list:
     out = []
     while True:
         try:
@@ -45,7 +45,7 @@ def _drain(events: queue.SimpleQueue) -> list:
 def test_native_supervisor_rebuilds_after_the_folder_is_recreated(tmp_path):
     watched = tmp_path / "local"
     watched.mkdir()
-    events: queue.SimpleQueue = queue.SimpleQueue()
+    events: queue.Queue = queue.Queue()
     sup = Supervisor([str(watched)], events)
     try:
         assert [r.path for r in sup.check()] == [str(watched)]
@@ -70,7 +70,7 @@ def test_handler_never_raises():
 
     from cogvlm_media.watch.observers import QueueHandler
 
-    class Broken(queue.SimpleQueue):
+    class Broken(queue.Queue):
         def put(self, item, block=True, timeout=None):
             raise RuntimeError("queue broken")
 
@@ -78,7 +78,7 @@ def test_handler_never_raises():
     for event in (FileCreatedEvent("/x/a.mp4"), FileMovedEvent("/x/.a.tmp", "/x/a.mp4"),
                   FileClosedEvent(b"/x/\xff.mp4")):
         handler.dispatch(event)  # must not raise: a raising handler kills the observer thread
-    events: queue.SimpleQueue = queue.SimpleQueue()
+    events: queue.Queue = queue.Queue()
     QueueHandler(events).dispatch(FileMovedEvent("/x/.a.tmp", "/x/a.mp4"))
     assert _drain(events) == [("deleted", "/x/.a.tmp", False), ("moved", "/x/a.mp4", False)]
 
