@@ -20,6 +20,7 @@ from cogvlm_media.analysis.window_questions import answer_items, ask_windows
 from cogvlm_media.config import Settings
 from cogvlm_media.model.prompts import CAPTION_PROMPT, MOMENT_PROMPT, summary_prompt
 
+
 def _name(text: str) -> str:
     """A key moment's name: the model's whole description on one line, without its closing punctuation
     (names are stored whole; only the review page shortens them, on display)."""

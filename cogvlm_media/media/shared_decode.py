@@ -180,4 +180,3 @@ class SharedDecode:
         if self._proc.poll() is None:
             self._proc.kill()
         self._proc.wait()
-

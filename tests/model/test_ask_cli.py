@@ -51,12 +51,12 @@ def test_ask_prints_timecodes_and_words(config, cut_clip):
 
 def test_ask_grounds_time_references():
     from cogvlm_media.records import Window
-    from cogvlm_media.analysis.ask_file import ground_answer as _rewrite
+    from cogvlm_media.analysis.ask_file import ground_answer
     from cogvlm_media.media.timecode import Clock
 
     w = Window(index=1, start=10.0, end=20.0, first_frame=250, last_frame=499,
                frame_indices=tuple(250 + 25 * i for i in range(10)), frame_times=tuple(10.0 + i for i in range(10)))
-    text, refs = _rewrite("The door opens at 5s and closes 7-8 seconds later.", w, Clock.for_media(25, 1, "01:00:00:00"))
+    text, refs = ground_answer("The door opens at 5s and closes 7-8 seconds later.", w, Clock.for_media(25, 1, "01:00:00:00"))
     assert text == "The door opens at [01:00:15:00] and closes [01:00:17:00–01:00:18:00] later."
     assert [r["seconds"] for r in refs] == ["00:00:15.000", "00:00:17.000"]
 
